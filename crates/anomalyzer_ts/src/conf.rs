@@ -1,0 +1,561 @@
+//! Detector configuration: fields, defaults and validation (SPEC.md,
+//! "Configuration and its validation").
+//!
+//! An [`AnomalyzerConf`] can only be obtained through
+//! [`AnomalyzerConfBuilder::build`] (or serde, which goes through the same
+//! checks), so a value of this type is always valid.
+
+use crate::{Error, Method, Result};
+
+/// The seed used when none is given: the bytes of `"anomalyz"`.
+pub const DEFAULT_SEED: u64 = 0x616e_6f6d_616c_797a;
+/// Default `n_seasons`.
+pub const DEFAULT_N_SEASONS: usize = 4;
+/// Default `perm_count`.
+pub const DEFAULT_PERM_COUNT: usize = 500;
+/// Default `sensitivity`.
+pub const DEFAULT_SENSITIVITY: f64 = 0.1;
+/// Default `methods` (the Go code's default; its README says cdf, the code wins).
+pub const DEFAULT_METHODS: [Method; 2] = [Method::Magnitude, Method::Ks];
+
+/// A validated detector configuration.
+///
+/// ```
+/// use anomalyzer_ts::{AnomalyzerConf, Method};
+///
+/// let conf = AnomalyzerConf::builder()
+///     .methods([Method::Magnitude, Method::Fence])
+///     .active_size(2)
+///     .upper_bound(80.0)
+///     .build()?;
+/// assert_eq!(conf.reference_size(), 8); // n_seasons (4) × active_size (2)
+/// assert_eq!(conf.window_capacity(), 10);
+/// # Ok::<(), anomalyzer_ts::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(try_from = "AnomalyzerConfBuilder", into = "AnomalyzerConfBuilder")
+)]
+pub struct AnomalyzerConf {
+    methods: Vec<Method>,
+    active_size: usize,
+    n_seasons: usize,
+    perm_count: usize,
+    sensitivity: f64,
+    upper_bound: Option<f64>,
+    lower_bound: Option<f64>,
+    delay: bool,
+    seed: u64,
+}
+
+impl AnomalyzerConf {
+    /// Starts a builder with every default set and `active_size` missing.
+    pub fn builder() -> AnomalyzerConfBuilder {
+        AnomalyzerConfBuilder::default()
+    }
+
+    /// The configured tests, in the order given (duplicates are refused).
+    #[must_use]
+    pub fn methods(&self) -> &[Method] {
+        &self.methods
+    }
+    /// Whether `method` is configured.
+    #[must_use]
+    pub fn has(&self, method: Method) -> bool {
+        self.methods.contains(&method)
+    }
+    /// `A`, the active window size.
+    #[must_use]
+    pub fn active_size(&self) -> usize {
+        self.active_size
+    }
+    /// Number of seasons in the reference window.
+    #[must_use]
+    pub fn n_seasons(&self) -> usize {
+        self.n_seasons
+    }
+    /// `R = n_seasons × A`, the reference window size.
+    #[must_use]
+    pub fn reference_size(&self) -> usize {
+        self.n_seasons * self.active_size
+    }
+    /// `A + R`: how many values the detector keeps.
+    #[must_use]
+    pub fn window_capacity(&self) -> usize {
+        self.active_size + self.reference_size()
+    }
+    /// `P`, permutations per randomised test.
+    #[must_use]
+    pub fn perm_count(&self) -> usize {
+        self.perm_count
+    }
+    /// Magnitude gate: a magnitude below this forces the result to 0 (0 disables it).
+    #[must_use]
+    pub fn sensitivity(&self) -> f64 {
+        self.sensitivity
+    }
+    /// Fence upper bound.
+    #[must_use]
+    pub fn upper_bound(&self) -> Option<f64> {
+        self.upper_bound
+    }
+    /// Fence lower bound (optional even with fence).
+    #[must_use]
+    pub fn lower_bound(&self) -> Option<f64> {
+        self.lower_bound
+    }
+    /// Return 0 until the window is full.
+    #[must_use]
+    pub fn delay(&self) -> bool {
+        self.delay
+    }
+    /// Seed of the permutation generator.
+    #[must_use]
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// A builder holding this configuration, to derive a changed copy.
+    pub fn to_builder(&self) -> AnomalyzerConfBuilder {
+        AnomalyzerConfBuilder {
+            methods: Some(self.methods.iter().map(|m| m.name().to_owned()).collect()),
+            active_size: Some(self.active_size),
+            n_seasons: self.n_seasons,
+            perm_count: self.perm_count,
+            sensitivity: self.sensitivity,
+            upper_bound: self.upper_bound,
+            lower_bound: self.lower_bound,
+            delay: self.delay,
+            seed: self.seed,
+        }
+    }
+}
+
+/// Builds an [`AnomalyzerConf`]; every rule is checked in
+/// [`build`](Self::build). It is also the serde form of the configuration
+/// (with the `serde` feature): the field names below are the TOML/JSON keys,
+/// every key but `active_size` is optional, and unknown keys are refused.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default, deny_unknown_fields)
+)]
+#[must_use]
+pub struct AnomalyzerConfBuilder {
+    /// Test names: magnitude, diff, highrank, lowrank, cdf, fence, ks.
+    /// Default magnitude, ks. Must not be empty or repeat a name.
+    pub methods: Option<Vec<String>>,
+    /// `A` ≥ 1. Required.
+    pub active_size: Option<usize>,
+    /// Default 4; `n_seasons × active_size` must be ≥ 4.
+    pub n_seasons: usize,
+    /// Default 500; ≥ 1.
+    pub perm_count: usize,
+    /// Default 0.1; in [0, 1]; 0 disables the magnitude gate.
+    pub sensitivity: f64,
+    /// Required by fence; finite; `> 0` without a lower bound, else `> lower_bound`.
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
+    pub upper_bound: Option<f64>,
+    /// Optional; finite; below `upper_bound`.
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
+    pub lower_bound: Option<f64>,
+    /// Default false: when true the result is 0 until `A + R` values are held.
+    pub delay: bool,
+    /// Seed of the permutation generator; default [`DEFAULT_SEED`].
+    pub seed: u64,
+}
+
+impl Default for AnomalyzerConfBuilder {
+    fn default() -> Self {
+        AnomalyzerConfBuilder {
+            methods: None,
+            active_size: None,
+            n_seasons: DEFAULT_N_SEASONS,
+            perm_count: DEFAULT_PERM_COUNT,
+            sensitivity: DEFAULT_SENSITIVITY,
+            upper_bound: None,
+            lower_bound: None,
+            delay: false,
+            seed: DEFAULT_SEED,
+        }
+    }
+}
+
+impl AnomalyzerConfBuilder {
+    /// Sets the tests to run.
+    pub fn methods(mut self, methods: impl IntoIterator<Item = Method>) -> Self {
+        self.methods = Some(methods.into_iter().map(|m| m.name().to_owned()).collect());
+        self
+    }
+    /// Sets the tests to run by their Go names (checked in `build`).
+    pub fn method_names<S: Into<String>>(mut self, names: impl IntoIterator<Item = S>) -> Self {
+        self.methods = Some(names.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets `A`.
+    pub fn active_size(mut self, active_size: usize) -> Self {
+        self.active_size = Some(active_size);
+        self
+    }
+    /// Sets the number of seasons.
+    pub fn n_seasons(mut self, n_seasons: usize) -> Self {
+        self.n_seasons = n_seasons;
+        self
+    }
+    /// Sets the permutation count.
+    pub fn perm_count(mut self, perm_count: usize) -> Self {
+        self.perm_count = perm_count;
+        self
+    }
+    /// Sets the magnitude gate.
+    pub fn sensitivity(mut self, sensitivity: f64) -> Self {
+        self.sensitivity = sensitivity;
+        self
+    }
+    /// Sets the fence's upper bound.
+    pub fn upper_bound(mut self, upper: f64) -> Self {
+        self.upper_bound = Some(upper);
+        self
+    }
+    /// Sets the fence's lower bound.
+    pub fn lower_bound(mut self, lower: f64) -> Self {
+        self.lower_bound = Some(lower);
+        self
+    }
+    /// Sets delay.
+    pub fn delay(mut self, delay: bool) -> Self {
+        self.delay = delay;
+        self
+    }
+    /// Sets the seed.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Checks every rule and returns the configuration.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConf`] naming the first field that breaks its rule, or
+    /// [`Error::UnknownMethod`].
+    pub fn build(self) -> Result<AnomalyzerConf> {
+        let methods = match &self.methods {
+            None => DEFAULT_METHODS.to_vec(),
+            Some(names) => parse_methods(names)?,
+        };
+        let active_size = self
+            .active_size
+            .ok_or_else(|| Error::conf("active_size", "is required"))?;
+        if active_size == 0 {
+            return Err(Error::conf("active_size", "must be at least 1, got 0"));
+        }
+        if self.n_seasons == 0 {
+            return Err(Error::conf("n_seasons", "must be at least 1, got 0"));
+        }
+        match active_size.checked_mul(self.n_seasons) {
+            Some(r) if r >= 4 && r.checked_add(active_size).is_some_and(|c| c <= MAX_WINDOW) => {}
+            Some(r) if r < 4 => {
+                return Err(Error::conf(
+                    "n_seasons",
+                    format!(
+                        "times active_size ({active_size} × {}) gives a reference window of {r}, \
+                         too small for analysis (at least 4)",
+                        self.n_seasons
+                    ),
+                ))
+            }
+            _ => {
+                return Err(Error::conf(
+                    "n_seasons",
+                    format!(
+                        "times active_size ({active_size} × {}) gives a window larger than {MAX_WINDOW} values",
+                        self.n_seasons
+                    ),
+                ))
+            }
+        }
+        if self.perm_count == 0 {
+            return Err(Error::conf("perm_count", "must be at least 1, got 0"));
+        }
+        if self.perm_count > MAX_PERM_COUNT {
+            return Err(Error::conf(
+                "perm_count",
+                format!("must be at most {MAX_PERM_COUNT}, got {}", self.perm_count),
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.sensitivity) {
+            return Err(Error::conf(
+                "sensitivity",
+                format!("must be in [0, 1], got {}", self.sensitivity),
+            ));
+        }
+        check_bounds(
+            self.upper_bound,
+            self.lower_bound,
+            methods.contains(&Method::Fence),
+        )?;
+        Ok(AnomalyzerConf {
+            methods,
+            active_size,
+            n_seasons: self.n_seasons,
+            perm_count: self.perm_count,
+            sensitivity: self.sensitivity,
+            upper_bound: self.upper_bound,
+            lower_bound: self.lower_bound,
+            delay: self.delay,
+            seed: self.seed,
+        })
+    }
+}
+
+/// Largest window (`A + R`) accepted: ranks and counts are kept in `u32`.
+pub const MAX_WINDOW: usize = 1 << 24;
+/// Largest permutation count accepted (counts stay exact in `f64`).
+pub const MAX_PERM_COUNT: usize = 1 << 24;
+
+fn parse_methods(names: &[String]) -> Result<Vec<Method>> {
+    if names.is_empty() {
+        return Err(Error::conf(
+            "methods",
+            format!(
+                "is empty; name at least one of {}",
+                Method::NAMES.join(", ")
+            ),
+        ));
+    }
+    let mut methods = Vec::with_capacity(names.len());
+    for name in names {
+        let method: Method = name.trim().parse()?;
+        if methods.contains(&method) {
+            return Err(Error::conf("methods", format!("names {method} twice")));
+        }
+        methods.push(method);
+    }
+    Ok(methods)
+}
+
+fn check_bounds(upper: Option<f64>, lower: Option<f64>, fence: bool) -> Result<()> {
+    for (field, value) in [("upper_bound", upper), ("lower_bound", lower)] {
+        if let Some(v) = value {
+            if !v.is_finite() {
+                return Err(Error::conf(field, format!("must be finite, got {v}")));
+            }
+        }
+    }
+    match (upper, lower) {
+        (None, Some(_)) if fence => Err(Error::conf(
+            "upper_bound",
+            "is required by the fence test (lower_bound alone is not enough)",
+        )),
+        (None, _) if fence => Err(Error::conf("upper_bound", "is required by the fence test")),
+        (Some(u), None) if u <= 0.0 => Err(Error::conf(
+            "upper_bound",
+            format!("must be greater than 0 when there is no lower_bound, got {u}"),
+        )),
+        (Some(u), Some(l)) if u <= l => Err(Error::conf(
+            "upper_bound",
+            format!("({u}) must be greater than lower_bound ({l})"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+impl TryFrom<AnomalyzerConfBuilder> for AnomalyzerConf {
+    type Error = Error;
+    fn try_from(builder: AnomalyzerConfBuilder) -> Result<Self> {
+        builder.build()
+    }
+}
+
+impl From<AnomalyzerConf> for AnomalyzerConfBuilder {
+    fn from(conf: AnomalyzerConf) -> Self {
+        conf.to_builder()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> AnomalyzerConfBuilder {
+        AnomalyzerConf::builder().active_size(1)
+    }
+
+    #[test]
+    fn defaults_match_the_go_code() {
+        let c = base().build().unwrap();
+        assert_eq!(c.methods(), &[Method::Magnitude, Method::Ks]);
+        assert_eq!(c.n_seasons(), 4);
+        assert_eq!(c.reference_size(), 4);
+        assert_eq!(c.perm_count(), 500);
+        assert_eq!(c.sensitivity(), 0.1);
+        assert_eq!(c.upper_bound(), None);
+        assert_eq!(c.lower_bound(), None);
+        assert!(!c.delay());
+        assert_eq!(c.seed(), DEFAULT_SEED);
+    }
+
+    #[test]
+    fn each_rule_names_its_field() {
+        let cases: &[(&str, AnomalyzerConfBuilder, &str)] = &[
+            (
+                "missing active size",
+                AnomalyzerConf::builder(),
+                "active_size",
+            ),
+            ("active size 0", base().active_size(0), "active_size"),
+            (
+                "reference too small A1 NS2",
+                base().n_seasons(2),
+                "n_seasons",
+            ),
+            ("zero seasons", base().n_seasons(0), "n_seasons"),
+            (
+                "window too large",
+                base().active_size(1 << 20).n_seasons(1 << 20),
+                "n_seasons",
+            ),
+            ("zero permutations", base().perm_count(0), "perm_count"),
+            (
+                "sensitivity above 1",
+                base().sensitivity(1.5),
+                "sensitivity",
+            ),
+            (
+                "sensitivity negative",
+                base().sensitivity(-0.1),
+                "sensitivity",
+            ),
+            (
+                "sensitivity NaN",
+                base().sensitivity(f64::NAN),
+                "sensitivity",
+            ),
+            ("empty methods", base().methods([]), "methods"),
+            (
+                "duplicate methods",
+                base().methods([Method::Cdf, Method::Cdf]),
+                "methods",
+            ),
+            (
+                "fence without upper",
+                base().methods([Method::Fence]),
+                "upper_bound",
+            ),
+            (
+                "fence with only lower",
+                base().methods([Method::Fence]).lower_bound(1.0),
+                "upper_bound",
+            ),
+            (
+                "upper equal lower",
+                base().upper_bound(0.0).lower_bound(0.0),
+                "upper_bound",
+            ),
+            (
+                "upper below lower",
+                base().upper_bound(1.0).lower_bound(5.0),
+                "upper_bound",
+            ),
+            (
+                "negative upper, no lower",
+                base().upper_bound(-5.0),
+                "upper_bound",
+            ),
+            (
+                "infinite upper",
+                base().upper_bound(f64::INFINITY),
+                "upper_bound",
+            ),
+            (
+                "NaN lower",
+                base().upper_bound(1.0).lower_bound(f64::NAN),
+                "lower_bound",
+            ),
+        ];
+        for (name, builder, field) in cases {
+            match builder.clone().build() {
+                Err(Error::InvalidConf { field: f, reason }) => {
+                    assert_eq!(f, *field, "{name}: {reason}")
+                }
+                other => panic!("{name}: expected an error on {field}, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_method_is_its_own_error() {
+        let err = base()
+            .method_names(["magnitude", "bogus"])
+            .build()
+            .unwrap_err();
+        assert_eq!(
+            err,
+            Error::UnknownMethod {
+                name: "bogus".into()
+            }
+        );
+    }
+
+    #[test]
+    fn valid_edge_cases_build() {
+        base()
+            .active_size(2)
+            .n_seasons(2)
+            .methods([Method::Cdf])
+            .build()
+            .unwrap();
+        base().sensitivity(0.0).build().unwrap();
+        base()
+            .methods([Method::Fence])
+            .upper_bound(5.0)
+            .build()
+            .unwrap();
+        base()
+            .methods([Method::Fence])
+            .upper_bound(-1.0)
+            .lower_bound(-10.0)
+            .build()
+            .unwrap();
+    }
+
+    #[test]
+    fn to_builder_round_trips() {
+        let c = base()
+            .methods([Method::Fence, Method::Diff])
+            .upper_bound(3.0)
+            .lower_bound(-1.0)
+            .seed(7)
+            .delay(true)
+            .build()
+            .unwrap();
+        assert_eq!(c.to_builder().build().unwrap(), c);
+    }
+
+    #[cfg(feature = "serde")]
+    #[test]
+    fn serde_uses_the_documented_field_names_and_validates() {
+        let c: AnomalyzerConf = serde_json::from_str(
+            r#"{"methods":["magnitude","fence"],"active_size":2,"n_seasons":3,
+                "perm_count":100,"sensitivity":0.2,"upper_bound":9.5,"delay":true,"seed":42}"#,
+        )
+        .unwrap();
+        assert_eq!(c.methods(), &[Method::Magnitude, Method::Fence]);
+        assert_eq!(
+            (c.active_size(), c.n_seasons(), c.perm_count()),
+            (2, 3, 100)
+        );
+        assert_eq!(c.upper_bound(), Some(9.5));
+        let back: AnomalyzerConf =
+            serde_json::from_str(&serde_json::to_string(&c).unwrap()).unwrap();
+        assert_eq!(back, c);
+        let err = serde_json::from_str::<AnomalyzerConf>(r#"{"active_size":0}"#).unwrap_err();
+        assert!(err.to_string().contains("active_size"), "{err}");
+        let err = serde_json::from_str::<AnomalyzerConf>(r#"{"active_size":1,"sensitivty":0.2}"#)
+            .unwrap_err();
+        assert!(err.to_string().contains("sensitivty"), "{err}");
+    }
+}

@@ -1,0 +1,71 @@
+//! Streaming, probabilistic anomaly detection for time series.
+//!
+//! The seven statistical tests of the Go library
+//! [lytics/anomalyzer](https://github.com/lytics/anomalyzer) — magnitude,
+//! diff, highrank, lowrank, cdf, fence and bootstrap KS — combined into one
+//! probability per pushed point, with the same semantics (see the project's
+//! SPEC), a few documented deviations, and three things the Go library does
+//! not give:
+//!
+//! - **Bounded**: the detector keeps only the last `A + R` values, so memory
+//!   and per-push cost never grow with history.
+//! - **Reproducible**: permutations come from xoshiro256++ generators seeded
+//!   by `(seed, push count, test)`; the same stream always gives
+//!   bit-identical probabilities, also after a crash and recovery.
+//! - **Explained**: [`Anomalyzer::explain`] returns each test's probability
+//!   and weight from the same draw as the score.
+//!
+//! This crate is pure computation: no I/O, no threads. Durable state lives in
+//! the `anomalyzer_store` crate, the command line in `anomalyzer_cli`.
+//!
+//! ```
+//! use anomalyzer_ts::{Anomalyzer, AnomalyzerConf, Method};
+//!
+//! let conf = AnomalyzerConf::builder()
+//!     .methods([Method::Diff, Method::Fence, Method::HighRank, Method::LowRank, Method::Magnitude])
+//!     .active_size(1)
+//!     .n_seasons(4)
+//!     .upper_bound(5.0)
+//!     .build()?;
+//! let mut detector = Anomalyzer::new(conf, &[0.1, 2.05, 1.5, 2.5, 2.6, 2.55])?;
+//! let p = detector.push(8.0)?;
+//! assert!(p > 0.5, "a jump well past the fence is anomalous: {p}");
+//! # Ok::<(), anomalyzer_ts::Error>(())
+//! ```
+//!
+//! Feature `serde`: (de)serialisation of [`AnomalyzerConf`] (validated on the
+//! way in, field names as in [`AnomalyzerConfBuilder`]) and [`Explanation`].
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod anomalyzer;
+mod combine;
+mod conf;
+mod error;
+mod explanation;
+mod method;
+mod methods;
+mod permutation;
+mod scratch;
+mod split;
+mod stats;
+mod window;
+
+#[cfg(test)]
+mod golden;
+
+/// The workspace README's Rust examples, compiled and run as doctests so
+/// they cannot drift.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;
+
+pub use anomalyzer::Anomalyzer;
+pub use conf::{
+    AnomalyzerConf, AnomalyzerConfBuilder, DEFAULT_METHODS, DEFAULT_N_SEASONS, DEFAULT_PERM_COUNT,
+    DEFAULT_SEED, DEFAULT_SENSITIVITY, MAX_PERM_COUNT, MAX_WINDOW,
+};
+pub use error::{Error, Result};
+pub use explanation::{Explanation, Gate, TestScore};
+pub use method::Method;

@@ -1,0 +1,39 @@
+//! Per-thread scratch buffers for evaluation.
+//!
+//! A detector owns only its window; the buffers the tests work in live here,
+//! one set per thread, grown to the largest window seen and then reused. So
+//! evaluation allocates nothing in steady state, and an idle detector costs
+//! only its window (what many-series users need).
+
+use std::cell::RefCell;
+
+/// Working buffers shared by the tests of one evaluation.
+#[derive(Debug, Default)]
+pub(crate) struct Scratch {
+    /// The window, oldest first, contiguous.
+    pub(crate) window: Vec<f64>,
+    /// A copy of the window that permutations shuffle.
+    pub(crate) shuffled: Vec<f64>,
+    /// Differences (absolute or relative) of a window.
+    pub(crate) diffs: Vec<f64>,
+    /// Ranks of the window (rank tests).
+    pub(crate) ranks: Vec<u32>,
+    /// Positions sorted by value.
+    pub(crate) order: Vec<u32>,
+    /// KS: grid position of each window value.
+    pub(crate) grid_index: Vec<u32>,
+    /// KS: number of window values at or below each grid point.
+    pub(crate) grid_total: Vec<u32>,
+    /// KS: grid positions of one permutation's active values, sorted.
+    pub(crate) active_index: Vec<u32>,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+/// Runs `f` with this thread's scratch buffers.
+pub(crate) fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
+    // Evaluation never calls back into user code, so this borrow cannot nest.
+    SCRATCH.with_borrow_mut(f)
+}

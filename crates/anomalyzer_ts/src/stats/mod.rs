@@ -1,0 +1,11 @@
+//! The numeric helpers the tests are built from (SPEC.md, "Helpers").
+
+mod diffs;
+mod ecdf;
+mod mean;
+mod min_rank;
+
+pub(crate) use diffs::{abs_diff, rel_diff};
+pub(crate) use ecdf::ecdf_at;
+pub(crate) use mean::mean;
+pub(crate) use min_rank::min_rank;
