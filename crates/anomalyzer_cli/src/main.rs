@@ -1,0 +1,46 @@
+//! `anomalyzer`: score files and streams for anomalies from the shell.
+//!
+//! Glue only: parsing, I/O and presentation over the `anomalyzer_ts` library
+//! (and `anomalyzer_store` for durable state). Each subcommand lives in its
+//! own module; errors map to the exit codes in [`exit`].
+
+mod detector_args;
+mod exit;
+mod inspect;
+mod score;
+mod stream;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Streaming, probabilistic anomaly detection for time series.
+#[derive(Debug, Parser)]
+#[command(name = "anomalyzer", version, about, after_help = exit::EXIT_CODES_HELP)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Score a file or stdin (CSV, plain numbers or JSON lines); write CSV.
+    #[command(after_help = exit::EXIT_CODES_HELP)]
+    Score(score::ScoreArgs),
+    /// Score values from stdin one per line, with crash-safe state in a directory.
+    #[command(after_help = exit::EXIT_CODES_HELP)]
+    Stream(stream::StreamArgs),
+    /// Print a state directory's status as JSON (read-only).
+    #[command(after_help = exit::EXIT_CODES_HELP)]
+    Inspect(inspect::InspectArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Score(args) => score::run(args),
+        Command::Stream(args) => stream::run(args),
+        Command::Inspect(args) => inspect::run(args),
+    };
+    result.unwrap_or_else(|err| exit::report(&err))
+}
