@@ -6,9 +6,14 @@
 
 mod detector_args;
 mod exit;
+mod input;
 mod inspect;
+mod output;
+mod plot;
+mod progress;
 mod score;
 mod stream;
+mod summary;
 
 use std::process::ExitCode;
 

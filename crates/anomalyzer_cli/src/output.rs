@@ -1,0 +1,222 @@
+//! The scored CSV: `[timestamp,]value,probability[,<method>...][,anomaly]`.
+//!
+//! Floats are written with Rust's `{}` for `f64`, the shortest text that
+//! parses back to the same number, so the output round-trips exactly.
+//! Written by hand rather than through the `csv` crate so that a closed
+//! stdout surfaces as a plain `io::Error` of kind `BrokenPipe` (quiet exit).
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use anomalyzer_ts::{Explanation, Method};
+use anyhow::{Context, Result};
+
+/// Which optional columns the output has.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Columns {
+    /// A `timestamp` column first.
+    pub timestamp: bool,
+    /// One column per configured method, in configuration order (`--explain`).
+    pub explain: Vec<Method>,
+    /// An `anomaly` column: probability ≥ threshold (`--threshold`).
+    pub threshold: Option<f64>,
+}
+
+impl Columns {
+    /// The header row's names.
+    pub fn header(&self) -> Vec<&'static str> {
+        let mut h = Vec::new();
+        if self.timestamp {
+            h.push("timestamp");
+        }
+        h.extend(["value", "probability"]);
+        h.extend(self.explain.iter().map(|m| m.name()));
+        if self.threshold.is_some() {
+            h.push("anomaly");
+        }
+        h
+    }
+}
+
+/// One output row.
+#[derive(Debug, Clone, Copy)]
+pub struct Row<'a> {
+    /// The input's timestamp, if any.
+    pub timestamp: Option<&'a str>,
+    /// The input value.
+    pub value: f64,
+    /// The combined probability.
+    pub probability: f64,
+    /// The per-test breakdown (with `--explain`).
+    pub explanation: Option<&'a Explanation>,
+}
+
+/// Writes rows to stdout or to a file that appears only when complete.
+pub struct CsvOutput {
+    out: io::BufWriter<Box<dyn Write>>,
+    columns: Columns,
+    /// For `--output`: the temporary file, renamed over the target on finish,
+    /// so a failed run never leaves a half-written result behind.
+    pending: Option<(tempfile::TempPath, PathBuf)>,
+}
+
+impl CsvOutput {
+    /// Output to `path`, or stdout for `None` or `-`; writes the header.
+    pub fn create(path: Option<&Path>, columns: Columns) -> Result<Self> {
+        let (sink, pending): (Box<dyn Write>, _) = match path {
+            Some(p) if p != Path::new("-") => {
+                let dir = match p.parent() {
+                    Some(d) if !d.as_os_str().is_empty() => d,
+                    _ => Path::new("."),
+                };
+                let tmp = tempfile::Builder::new()
+                    .prefix(".anomalyzer-")
+                    .suffix(".csv.tmp")
+                    .tempfile_in(dir)
+                    .with_context(|| format!("cannot create {}", p.display()))?;
+                let (file, tmp_path) = tmp.into_parts();
+                (Box::new(file), Some((tmp_path, p.to_path_buf())))
+            }
+            _ => (Box::new(io::stdout()), None),
+        };
+        let mut out = CsvOutput {
+            out: io::BufWriter::with_capacity(64 * 1024, sink),
+            columns,
+            pending,
+        };
+        let header = out.columns.header().join(",");
+        writeln!(out.out, "{header}")?;
+        Ok(out)
+    }
+
+    /// Writes one row.
+    pub fn write(&mut self, row: &Row<'_>) -> io::Result<()> {
+        let w = &mut self.out;
+        if self.columns.timestamp {
+            write_field(w, row.timestamp.unwrap_or(""))?;
+            w.write_all(b",")?;
+        }
+        write!(w, "{},{}", row.value, row.probability)?;
+        for &m in &self.columns.explain {
+            let p = row
+                .explanation
+                .and_then(|e| e.get(m))
+                .and_then(|t| t.probability);
+            match p {
+                Some(p) => write!(w, ",{p}")?,
+                None => w.write_all(b",")?,
+            }
+        }
+        if let Some(t) = self.columns.threshold {
+            w.write_all(if row.probability >= t {
+                b",true"
+            } else {
+                b",false"
+            })?;
+        }
+        w.write_all(b"\n")
+    }
+
+    /// Flushes; for a file, moves it into place.
+    pub fn finish(self) -> Result<()> {
+        let file = self
+            .out
+            .into_inner()
+            .map_err(io::IntoInnerError::into_error)?;
+        drop(file);
+        if let Some((tmp, target)) = self.pending {
+            tmp.persist(&target)
+                .with_context(|| format!("cannot write {}", target.display()))?;
+        }
+        Ok(())
+    }
+}
+
+/// Writes a CSV field, quoted only when it must be.
+fn write_field(w: &mut impl Write, s: &str) -> io::Result<()> {
+    if s.contains([',', '"', '\n', '\r']) {
+        write!(w, "\"{}\"", s.replace('"', "\"\""))
+    } else {
+        w.write_all(s.as_bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anomalyzer_ts::TestScore;
+
+    #[test]
+    fn header_orders_optional_columns() {
+        let c = Columns {
+            timestamp: true,
+            explain: vec![Method::Ks, Method::Magnitude],
+            threshold: Some(0.5),
+        };
+        assert_eq!(
+            c.header(),
+            [
+                "timestamp",
+                "value",
+                "probability",
+                "ks",
+                "magnitude",
+                "anomaly"
+            ]
+        );
+    }
+
+    #[test]
+    fn fields_are_quoted_only_when_needed() {
+        let mut v = Vec::new();
+        write_field(&mut v, "a,\"b\"").unwrap();
+        v.push(b' ');
+        write_field(&mut v, "2024-01-01T00:00:00Z").unwrap();
+        assert_eq!(
+            String::from_utf8(v).unwrap(),
+            "\"a,\"\"b\"\"\" 2024-01-01T00:00:00Z"
+        );
+    }
+
+    #[test]
+    fn rows_round_trip_floats_and_leave_inapplicable_tests_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.csv");
+        let columns = Columns {
+            timestamp: false,
+            explain: vec![Method::Magnitude, Method::Ks],
+            threshold: Some(0.5),
+        };
+        let mut out = CsvOutput::create(Some(&path), columns).unwrap();
+        let e = Explanation {
+            probability: 0.1 + 0.2,
+            gate: None,
+            tests: vec![
+                TestScore {
+                    method: Method::Magnitude,
+                    probability: Some(1.0 / 3.0),
+                    weight: 0.5,
+                },
+                TestScore {
+                    method: Method::Ks,
+                    probability: None,
+                    weight: 0.0,
+                },
+            ],
+        };
+        out.write(&Row {
+            timestamp: None,
+            value: -1e-7,
+            probability: e.probability,
+            explanation: Some(&e),
+        })
+        .unwrap();
+        assert!(!path.exists(), "the file appears only when complete");
+        out.finish().unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(
+            text,
+            "value,probability,magnitude,ks,anomaly\n-0.0000001,0.30000000000000004,0.3333333333333333,,false\n"
+        );
+    }
+}
