@@ -1,0 +1,519 @@
+//! An in-memory [`Storage`] that behaves like a pessimistic disk, for
+//! fault-injection tests (ours and yours).
+//!
+//! - Every file remembers what was last made durable (`sync_data`); every
+//!   directory entry (create, rename, remove) is only durable after
+//!   `sync_dir` of its parent. [`SimStorage::power_loss`] throws away
+//!   everything that was not, optionally keeping a random prefix of each
+//!   file's un-synced appended bytes (a torn write).
+//! - [`SimStorage::crash_after_ops`] lets the next N operations succeed and
+//!   fails every later one, like a process killed at that point;
+//!   [`SimStorage::fail_nth_op`] fails one operation with a chosen error.
+//! - A byte budget simulates a full disk (`ENOSPC`, with partial writes) and
+//!   a switch a read-only file system (`EROFS`).
+//!
+//! Operations counted are the mutating ones: directory creation, lock, open
+//! for append, create, append, sync, set_len, rename, remove, directory sync.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::io::{self, Cursor, Read};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::storage::{DirLock, LockFailure, Storage, StorageFile};
+
+/// The error an injected fault returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FaultKind {
+    /// `EIO`: the device failed.
+    Io,
+    /// `ENOSPC`: the disk is full.
+    NoSpace,
+    /// `EROFS`: the file system is read-only.
+    ReadOnly,
+    /// `EACCES`: permission denied.
+    PermissionDenied,
+}
+
+impl FaultKind {
+    fn error(self) -> io::Error {
+        match self {
+            FaultKind::Io => io::Error::from_raw_os_error(5),
+            FaultKind::NoSpace => io::Error::from_raw_os_error(28),
+            FaultKind::ReadOnly => io::Error::from_raw_os_error(30),
+            FaultKind::PermissionDenied => io::Error::from_raw_os_error(13),
+        }
+    }
+}
+
+/// What survives a simulated power cut besides the synced state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PowerLoss {
+    /// Nothing that was not synced.
+    DropUnsynced,
+    /// For each file, a prefix (length drawn from `seed`) of the bytes
+    /// appended since its last sync: a torn write.
+    TornUnsynced {
+        /// Seeds the prefix lengths.
+        seed: u64,
+    },
+}
+
+/// The in-memory file system; clones share it (hand one clone to the store,
+/// keep one to inject faults and inspect the bytes).
+#[derive(Debug, Clone, Default)]
+pub struct SimStorage {
+    inner: Arc<Mutex<Sim>>,
+}
+
+#[derive(Debug, Default)]
+struct Inode {
+    data: Vec<u8>,
+    durable: Vec<u8>,
+}
+
+#[derive(Debug, Default)]
+struct Sim {
+    next_inode: u64,
+    inodes: HashMap<u64, Inode>,
+    names: BTreeMap<PathBuf, u64>,
+    durable_names: BTreeMap<PathBuf, u64>,
+    dirs: BTreeSet<PathBuf>,
+    locks: BTreeMap<PathBuf, u64>,
+    next_token: u64,
+    ops: u64,
+    crash_limit: Option<u64>,
+    crashed: bool,
+    fail_once: Option<(u64, FaultKind)>,
+    read_only: bool,
+    capacity: Option<u64>,
+}
+
+fn crashed_error() -> io::Error {
+    io::Error::other("simulated crash: the process is dead")
+}
+
+impl Sim {
+    fn op(&mut self) -> io::Result<()> {
+        if self.crashed {
+            return Err(crashed_error());
+        }
+        self.ops += 1;
+        if self.crash_limit.is_some_and(|limit| self.ops > limit) {
+            self.crashed = true;
+            return Err(crashed_error());
+        }
+        if let Some((n, kind)) = self.fail_once {
+            if self.ops == n {
+                self.fail_once = None;
+                return Err(kind.error());
+            }
+        }
+        if self.read_only {
+            return Err(FaultKind::ReadOnly.error());
+        }
+        Ok(())
+    }
+
+    fn used(&self) -> u64 {
+        self.inodes.values().map(|i| i.data.len() as u64).sum()
+    }
+
+    fn new_inode(&mut self) -> u64 {
+        self.next_inode += 1;
+        self.inodes.insert(self.next_inode, Inode::default());
+        self.next_inode
+    }
+
+    fn parent_exists(&self, path: &Path) -> io::Result<()> {
+        match path.parent() {
+            Some(p) if p.as_os_str().is_empty() || self.dirs.contains(p) => Ok(()),
+            _ => Err(io::Error::from(io::ErrorKind::NotFound)),
+        }
+    }
+}
+
+impl SimStorage {
+    /// An empty file system.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Sim> {
+        // A test that panicked while holding the lock has already failed;
+        // the state is still usable for its report.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Number of operations performed so far.
+    #[must_use]
+    pub fn op_count(&self) -> u64 {
+        self.lock().ops
+    }
+
+    /// The next `n` operations succeed; every later one fails, as if the
+    /// process had been killed right after the `n`-th.
+    pub fn crash_after_ops(&self, n: u64) {
+        let mut s = self.lock();
+        s.crash_limit = Some(s.ops + n);
+    }
+
+    /// True once a crash set by [`crash_after_ops`](Self::crash_after_ops) happened.
+    #[must_use]
+    pub fn has_crashed(&self) -> bool {
+        self.lock().crashed
+    }
+
+    /// The `n`-th operation from now (1 = the next one) fails with `kind`.
+    pub fn fail_nth_op(&self, n: u64, kind: FaultKind) {
+        let mut s = self.lock();
+        s.fail_once = Some((s.ops + n, kind));
+    }
+
+    /// Every mutating operation fails with `EROFS` while set.
+    pub fn set_read_only(&self, read_only: bool) {
+        self.lock().read_only = read_only;
+    }
+
+    /// Limits the total bytes of all files; appends past it write what fits
+    /// and fail with `ENOSPC`. `None` removes the limit.
+    pub fn set_capacity(&self, bytes: Option<u64>) {
+        self.lock().capacity = bytes;
+    }
+
+    /// Bytes currently held by all files.
+    #[must_use]
+    pub fn used_bytes(&self) -> u64 {
+        self.lock().used()
+    }
+
+    /// The process died but the machine did not: every write the OS
+    /// accepted survives; locks are released and faults cleared.
+    pub fn process_crash(&self) {
+        let mut s = self.lock();
+        s.locks.clear();
+        s.crashed = false;
+        s.crash_limit = None;
+        s.fail_once = None;
+    }
+
+    /// The machine lost power: un-synced data and directory entries are
+    /// lost (see [`PowerLoss`]); locks are released and faults cleared.
+    pub fn power_loss(&self, loss: PowerLoss) {
+        let mut s = self.lock();
+        let mut rng = match loss {
+            PowerLoss::DropUnsynced => None,
+            PowerLoss::TornUnsynced { seed } => Some(seed ^ 0x9e37_79b9_7f4a_7c15),
+        };
+        s.names = s.durable_names.clone();
+        let live: BTreeSet<u64> = s.names.values().copied().collect();
+        s.inodes.retain(|id, _| live.contains(id));
+        for inode in s.inodes.values_mut() {
+            let extra = inode.data.len().saturating_sub(inode.durable.len());
+            let keep = match rng.as_mut() {
+                Some(state) if extra > 0 && inode.data.starts_with(&inode.durable) => {
+                    // xorshift64*: enough to pick prefix lengths reproducibly.
+                    *state ^= *state >> 12;
+                    *state ^= *state << 25;
+                    *state ^= *state >> 27;
+                    let r = state.wrapping_mul(0x2545_f491_4f6c_dd1d);
+                    (r % (extra as u64 + 1)) as usize
+                }
+                _ => 0,
+            };
+            let end = inode.durable.len() + keep;
+            let mut data = std::mem::take(&mut inode.durable);
+            data.extend_from_slice(&inode.data[data.len()..end]);
+            inode.durable = data.clone();
+            inode.data = data;
+        }
+        s.locks.clear();
+        s.crashed = false;
+        s.crash_limit = None;
+        s.fail_once = None;
+    }
+
+    /// The current contents of `path` (what a reader would see).
+    #[must_use]
+    pub fn read(&self, path: &Path) -> Option<Vec<u8>> {
+        let s = self.lock();
+        s.names.get(path).map(|id| s.inodes[id].data.clone())
+    }
+
+    /// Replaces the contents of `path` durably, bypassing faults (to plant
+    /// corruption). Creates the file and its directory entry if needed.
+    pub fn write_durable(&self, path: &Path, bytes: &[u8]) {
+        let mut s = self.lock();
+        if let Some(parent) = path.parent() {
+            s.dirs.insert(parent.to_owned());
+        }
+        let id = match s.names.get(path) {
+            Some(&id) => id,
+            None => s.new_inode(),
+        };
+        s.names.insert(path.to_owned(), id);
+        s.durable_names.insert(path.to_owned(), id);
+        let inode = s
+            .inodes
+            .get_mut(&id)
+            .expect("inode just looked up or created");
+        inode.data = bytes.to_vec();
+        inode.durable = bytes.to_vec();
+    }
+
+    /// Removes `path` durably, bypassing faults.
+    pub fn remove_durable(&self, path: &Path) {
+        let mut s = self.lock();
+        s.names.remove(path);
+        s.durable_names.remove(path);
+    }
+
+    /// Paths of the files that currently exist.
+    #[must_use]
+    pub fn files(&self) -> Vec<PathBuf> {
+        self.lock().names.keys().cloned().collect()
+    }
+}
+
+#[derive(Debug)]
+struct SimFile {
+    sim: SimStorage,
+    inode: u64,
+}
+
+impl StorageFile for SimFile {
+    fn append(&mut self, buf: &[u8]) -> io::Result<()> {
+        let mut s = self.sim.lock();
+        s.op()?;
+        let room = match s.capacity {
+            Some(cap) => cap.saturating_sub(s.used()),
+            None => u64::MAX,
+        };
+        let n = buf.len().min(usize::try_from(room).unwrap_or(usize::MAX));
+        let inode = s.inodes.get_mut(&self.inode).ok_or_else(stale_handle)?;
+        inode.data.extend_from_slice(&buf[..n]);
+        if n < buf.len() {
+            return Err(FaultKind::NoSpace.error());
+        }
+        Ok(())
+    }
+
+    fn sync_data(&mut self) -> io::Result<()> {
+        let mut s = self.sim.lock();
+        s.op()?;
+        let inode = s.inodes.get_mut(&self.inode).ok_or_else(stale_handle)?;
+        inode.durable = inode.data.clone();
+        Ok(())
+    }
+
+    fn set_len(&mut self, len: u64) -> io::Result<()> {
+        let mut s = self.sim.lock();
+        s.op()?;
+        let inode = s.inodes.get_mut(&self.inode).ok_or_else(stale_handle)?;
+        inode
+            .data
+            .resize(usize::try_from(len).unwrap_or(usize::MAX), 0);
+        Ok(())
+    }
+}
+
+fn stale_handle() -> io::Error {
+    io::Error::other("simulated file handle outlived a power loss")
+}
+
+#[derive(Debug)]
+struct SimLock {
+    sim: SimStorage,
+    path: PathBuf,
+    token: u64,
+}
+
+impl DirLock for SimLock {}
+
+impl Drop for SimLock {
+    fn drop(&mut self) {
+        let mut s = self.sim.lock();
+        if s.locks.get(&self.path) == Some(&self.token) {
+            s.locks.remove(&self.path);
+        }
+    }
+}
+
+impl Storage for SimStorage {
+    fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
+        let mut s = self.lock();
+        s.op()?;
+        for a in dir.ancestors() {
+            if !a.as_os_str().is_empty() {
+                s.dirs.insert(a.to_owned());
+            }
+        }
+        Ok(())
+    }
+
+    fn try_lock(&self, path: &Path) -> Result<Box<dyn DirLock>, LockFailure> {
+        let mut s = self.lock();
+        s.op().map_err(LockFailure::Io)?;
+        s.parent_exists(path).map_err(LockFailure::Io)?;
+        if s.locks.contains_key(path) {
+            return Err(LockFailure::Held(Some("another SimStorage handle".into())));
+        }
+        s.next_token += 1;
+        let token = s.next_token;
+        s.locks.insert(path.to_owned(), token);
+        Ok(Box::new(SimLock {
+            sim: self.clone(),
+            path: path.to_owned(),
+            token,
+        }))
+    }
+
+    fn len(&self, path: &Path) -> io::Result<Option<u64>> {
+        let s = self.lock();
+        Ok(s.names.get(path).map(|id| s.inodes[id].data.len() as u64))
+    }
+
+    fn open_read(&self, path: &Path) -> io::Result<Option<Box<dyn Read + Send>>> {
+        Ok(self
+            .read(path)
+            .map(|data| Box::new(Cursor::new(data)) as Box<dyn Read + Send>))
+    }
+
+    fn open_append(&self, path: &Path) -> io::Result<Box<dyn StorageFile>> {
+        let mut s = self.lock();
+        s.op()?;
+        s.parent_exists(path)?;
+        let inode = match s.names.get(path) {
+            Some(&id) => id,
+            None => {
+                let id = s.new_inode();
+                s.names.insert(path.to_owned(), id);
+                id
+            }
+        };
+        Ok(Box::new(SimFile {
+            sim: self.clone(),
+            inode,
+        }))
+    }
+
+    fn create(&self, path: &Path) -> io::Result<Box<dyn StorageFile>> {
+        let mut s = self.lock();
+        s.op()?;
+        s.parent_exists(path)?;
+        let inode = match s.names.get(path) {
+            Some(&id) => {
+                if let Some(i) = s.inodes.get_mut(&id) {
+                    i.data.clear();
+                }
+                id
+            }
+            None => {
+                let id = s.new_inode();
+                s.names.insert(path.to_owned(), id);
+                id
+            }
+        };
+        Ok(Box::new(SimFile {
+            sim: self.clone(),
+            inode,
+        }))
+    }
+
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        let mut s = self.lock();
+        s.op()?;
+        let id = s
+            .names
+            .remove(from)
+            .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))?;
+        s.names.insert(to.to_owned(), id);
+        Ok(())
+    }
+
+    fn remove_file(&self, path: &Path) -> io::Result<()> {
+        let mut s = self.lock();
+        s.op()?;
+        s.names.remove(path);
+        Ok(())
+    }
+
+    fn sync_dir(&self, dir: &Path) -> io::Result<()> {
+        let mut s = self.lock();
+        s.op()?;
+        let in_dir = |p: &Path| p.parent() == Some(dir);
+        let current: Vec<(PathBuf, u64)> = s
+            .names
+            .iter()
+            .filter(|(p, _)| in_dir(p))
+            .map(|(p, &id)| (p.clone(), id))
+            .collect();
+        s.durable_names.retain(|p, _| !in_dir(p));
+        s.durable_names.extend(current);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unsynced_data_and_entries_are_lost_on_power_loss() {
+        let sim = SimStorage::new();
+        let dir = Path::new("/d");
+        sim.create_dir_all(dir).unwrap();
+        let a = dir.join("a");
+        let mut f = sim.open_append(&a).unwrap();
+        f.append(b"hello").unwrap();
+        f.sync_data().unwrap();
+        f.append(b" world").unwrap();
+        // File synced but its directory entry not: gone.
+        sim.power_loss(PowerLoss::DropUnsynced);
+        assert_eq!(sim.read(&a), None);
+
+        let mut f = sim.open_append(&a).unwrap();
+        f.append(b"hello").unwrap();
+        f.sync_data().unwrap();
+        sim.sync_dir(dir).unwrap();
+        f.append(b" world").unwrap();
+        sim.power_loss(PowerLoss::DropUnsynced);
+        assert_eq!(sim.read(&a).unwrap(), b"hello");
+    }
+
+    #[test]
+    fn crash_and_faults_fail_the_right_operations() {
+        let sim = SimStorage::new();
+        sim.create_dir_all(Path::new("/d")).unwrap();
+        sim.crash_after_ops(1);
+        let mut f = sim.open_append(Path::new("/d/a")).unwrap();
+        assert!(f.append(b"x").is_err());
+        assert!(sim.has_crashed());
+        sim.process_crash();
+        sim.fail_nth_op(2, FaultKind::NoSpace);
+        let mut f = sim.open_append(Path::new("/d/a")).unwrap();
+        assert_eq!(f.append(b"x").unwrap_err().raw_os_error(), Some(28));
+        f.append(b"y").unwrap();
+        sim.set_capacity(Some(3));
+        assert!(f.append(b"abc").is_err());
+        assert_eq!(sim.read(Path::new("/d/a")).unwrap(), b"yab");
+    }
+
+    #[test]
+    fn torn_power_loss_keeps_a_prefix_of_appended_bytes() {
+        let mut seen = BTreeSet::new();
+        for seed in 0..64 {
+            let sim = SimStorage::new();
+            sim.write_durable(Path::new("/d/a"), b"base");
+            let mut f = sim.open_append(Path::new("/d/a")).unwrap();
+            f.append(b"0123456789").unwrap();
+            sim.power_loss(PowerLoss::TornUnsynced { seed });
+            let got = sim.read(Path::new("/d/a")).unwrap();
+            assert!(got.starts_with(b"base") && b"base0123456789".starts_with(&got));
+            seen.insert(got.len());
+        }
+        assert!(seen.len() > 5, "prefix lengths should vary: {seen:?}");
+    }
+}

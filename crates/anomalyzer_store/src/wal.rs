@@ -1,0 +1,194 @@
+//! The write-ahead log's writer: append a record, sync it per policy,
+//! truncate after a snapshot.
+//!
+//! The writer keeps the length of the log's valid prefix. A failed append
+//! is rolled back to it (`set_len`), so a disk that fills up mid-record
+//! never leaves garbage that later records would land after. Errors are
+//! returned as they are; the [`PersistenceManager`](crate::PersistenceManager)
+//! decides which ones poison it.
+
+use std::io;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use crate::codec::{self, WAL_HEADER_LEN};
+use crate::storage::{Storage, StorageFile};
+use crate::SyncPolicy;
+
+/// Which operation of the writer failed.
+#[derive(Debug)]
+pub(crate) enum WalFailure {
+    /// The append failed and was rolled back: the log is as before.
+    Append(io::Error),
+    /// The append failed and so did its rollback: the log's end is unknown.
+    Rollback(io::Error),
+    /// fdatasync failed: what the device holds is unknown.
+    Sync(io::Error),
+    /// Truncation failed.
+    Truncate(io::Error),
+}
+
+#[derive(Debug)]
+pub(crate) struct WalWriter {
+    pub path: PathBuf,
+    file: Box<dyn StorageFile>,
+    len: u64,
+    last_lsn: u64,
+    durable_lsn: u64,
+    unsynced: u64,
+    last_sync: Instant,
+    policy: SyncPolicy,
+}
+
+impl WalWriter {
+    /// Creates an empty log (header only), fsynced. The caller fsyncs the
+    /// directory.
+    pub(crate) fn create(
+        storage: &dyn Storage,
+        path: PathBuf,
+        last_lsn: u64,
+        policy: SyncPolicy,
+    ) -> io::Result<Self> {
+        let mut file = storage.create(&path)?;
+        file.append(&codec::encode_wal_header())?;
+        file.sync_data()?;
+        Ok(Self::with_file(
+            path,
+            file,
+            WAL_HEADER_LEN as u64,
+            last_lsn,
+            policy,
+        ))
+    }
+
+    /// Opens an existing log whose valid prefix is `valid_len` bytes (with
+    /// `file_len` bytes on disk): a longer file is truncated to the prefix
+    /// and fsynced before anything is appended.
+    pub(crate) fn open(
+        storage: &dyn Storage,
+        path: PathBuf,
+        valid_len: u64,
+        file_len: u64,
+        last_lsn: u64,
+        policy: SyncPolicy,
+    ) -> io::Result<Self> {
+        let mut file = storage.open_append(&path)?;
+        if valid_len < WAL_HEADER_LEN as u64 {
+            // Torn while being created: start it again.
+            file.set_len(0)?;
+            file.append(&codec::encode_wal_header())?;
+            file.sync_data()?;
+            return Ok(Self::with_file(
+                path,
+                file,
+                WAL_HEADER_LEN as u64,
+                last_lsn,
+                policy,
+            ));
+        }
+        if file_len != valid_len {
+            file.set_len(valid_len)?;
+            file.sync_data()?;
+        }
+        Ok(Self::with_file(path, file, valid_len, last_lsn, policy))
+    }
+
+    fn with_file(
+        path: PathBuf,
+        file: Box<dyn StorageFile>,
+        len: u64,
+        last_lsn: u64,
+        policy: SyncPolicy,
+    ) -> Self {
+        WalWriter {
+            path,
+            file,
+            len,
+            last_lsn,
+            durable_lsn: last_lsn,
+            unsynced: 0,
+            last_sync: Instant::now(),
+            policy,
+        }
+    }
+
+    /// Appends a push record with the next LSN and syncs if the policy says
+    /// so. Returns the record's LSN.
+    pub(crate) fn append_push(&mut self, value: f64) -> Result<u64, WalFailure> {
+        let lsn = self.last_lsn + 1;
+        let record = codec::encode_push(lsn, value);
+        if let Err(e) = self.file.append(&record) {
+            return Err(match self.file.set_len(self.len) {
+                Ok(()) => WalFailure::Append(e),
+                Err(rollback) => WalFailure::Rollback(io::Error::new(
+                    rollback.kind(),
+                    format!("{e}; rolling back the partial record also failed: {rollback}"),
+                )),
+            });
+        }
+        self.len += record.len() as u64;
+        self.last_lsn = lsn;
+        self.unsynced += 1;
+        if self.policy.due(self.unsynced, self.last_sync.elapsed()) {
+            self.sync()?;
+        }
+        Ok(lsn)
+    }
+
+    /// fdatasync if anything is unsynced.
+    pub(crate) fn sync(&mut self) -> Result<(), WalFailure> {
+        if self.unsynced > 0 {
+            self.file.sync_data().map_err(WalFailure::Sync)?;
+        }
+        self.mark_synced();
+        Ok(())
+    }
+
+    /// Syncs if the policy's interval has passed; true if it synced.
+    pub(crate) fn sync_if_due(&mut self) -> Result<bool, WalFailure> {
+        if self.policy.due(self.unsynced, self.last_sync.elapsed()) {
+            self.sync()?;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    fn mark_synced(&mut self) {
+        self.unsynced = 0;
+        self.durable_lsn = self.last_lsn;
+        self.last_sync = Instant::now();
+    }
+
+    /// Empties the log after a snapshot that holds every record made it
+    /// durable (the snapshot makes every record durable, synced or not).
+    pub(crate) fn truncate_all(&mut self) -> Result<(), WalFailure> {
+        self.file
+            .set_len(WAL_HEADER_LEN as u64)
+            .map_err(WalFailure::Truncate)?;
+        self.file.sync_data().map_err(WalFailure::Sync)?;
+        self.len = WAL_HEADER_LEN as u64;
+        self.mark_synced();
+        Ok(())
+    }
+
+    /// Called once a snapshot holding every record is durable.
+    pub(crate) fn snapshot_made_durable(&mut self) {
+        self.mark_synced();
+    }
+
+    pub(crate) fn len(&self) -> u64 {
+        self.len
+    }
+
+    pub(crate) fn last_lsn(&self) -> u64 {
+        self.last_lsn
+    }
+
+    pub(crate) fn durable_lsn(&self) -> u64 {
+        self.durable_lsn
+    }
+
+    pub(crate) fn policy(&self) -> SyncPolicy {
+        self.policy
+    }
+}
