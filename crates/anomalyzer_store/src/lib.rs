@@ -53,7 +53,7 @@ mod wal;
 pub use codec::{conf_fingerprint, FORMAT_VERSION};
 pub use durable::DurableAnomalyzer;
 pub use error::{Error, Result};
-pub use manager::PersistenceManager;
+pub use manager::{conf_differences, PersistenceManager};
 pub use options::{OnConfMismatch, StoreOptions, DEFAULT_SNAPSHOT_INTERVAL};
 pub use paths::{LOCK_FILE, SNAPSHOT_FILE, SNAPSHOT_TMP_FILE, WAL_FILE};
 pub use recovery::{RecoveryMode, RecoveryReport};

@@ -138,7 +138,7 @@ impl PersistenceManager {
                 OnConfMismatch::Refuse => {
                     return Err(Error::ConfigMismatch {
                         path: paths.snap.clone(),
-                        fields: differing_fields(&stored, &given),
+                        fields: conf_differences(&stored, &given),
                         stored: Box::new(stored),
                         given: Box::new(given),
                     })
@@ -415,8 +415,18 @@ impl PersistenceManager {
     }
 }
 
-/// Serde names of the configuration fields that differ.
-pub(crate) fn differing_fields(a: &AnomalyzerConf, b: &AnomalyzerConf) -> Vec<&'static str> {
+/// Serde names of the fields in which two configurations differ (empty if
+/// they are equal), as listed by [`Error::ConfigMismatch`].
+///
+/// ```
+/// use anomalyzer_ts::AnomalyzerConf;
+/// let a = AnomalyzerConf::builder().active_size(1).build()?;
+/// let b = a.to_builder().perm_count(50).seed(7).build()?;
+/// assert_eq!(anomalyzer_store::conf_differences(&a, &b), ["perm_count", "seed"]);
+/// # Ok::<(), anomalyzer_ts::Error>(())
+/// ```
+#[must_use]
+pub fn conf_differences(a: &AnomalyzerConf, b: &AnomalyzerConf) -> Vec<&'static str> {
     let (a, b) = (a.to_builder(), b.to_builder());
     let mut fields = Vec::new();
     let mut check = |name, differs: bool| {
