@@ -120,7 +120,7 @@ fn draw<DB: DrawingBackend>(
     let threshold = summary.map(Summary::threshold);
     let title = match summary {
         Some(s) => format!(
-            "{}: {n} points, {} flagged in {} range{} (red bands: probability ≥ {})",
+            "{}: {n} points, {} flagged in {} range{} (red: probability ≥ {})",
             data.name,
             s.flagged(),
             ranges.len(),
@@ -176,6 +176,16 @@ fn draw<DB: DrawingBackend>(
         envelope(&data.values),
         SERIES.stroke_width(2),
     ))?;
+    // Flagged points as red dots on the line (for a readable number of them).
+    let flagged_points: usize = ranges.iter().map(FlaggedRange::len).sum();
+    if flagged_points <= MAX_DRAWN_POINTS {
+        chart.draw_series(
+            ranges
+                .iter()
+                .flat_map(|r| r.first..=r.last)
+                .map(|i| Circle::new((i as f64, data.values[i]), 3, FLAGGED.filled())),
+        )?;
+    }
 
     // Probability, with the threshold and the same bands.
     let mut chart = ChartBuilder::on(&bottom)
@@ -214,7 +224,7 @@ fn draw<DB: DrawingBackend>(
         ))?;
         chart.draw_series(std::iter::once(Text::new(
             format!("threshold {t}"),
-            (x_max, t),
+            (x_max, t + 0.03),
             ("sans-serif", 14).into_font().color(&FLAGGED).pos(
                 plotters::style::text_anchor::Pos::new(
                     plotters::style::text_anchor::HPos::Right,
@@ -236,7 +246,7 @@ fn bands(
     ranges.iter().map(move |r| {
         Rectangle::new(
             [(r.first as f64 - 0.5, y0), (r.last as f64 + 0.5, y1)],
-            FLAGGED.mix(0.22).filled(),
+            FLAGGED.mix(0.3).filled(),
         )
     })
 }
