@@ -2,12 +2,12 @@
 //! naming file, line and the offending text; `--on-invalid skip` goes on and
 //! says how many rows it skipped. Plus: missing files, and a closed stdout.
 
-mod common;
+mod sandbox;
 
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 
-use common::Sandbox;
+use sandbox::Sandbox;
 
 /// (name, --format or none, input, expected message pieces)
 const BAD_ROWS: &[(&str, &str, &str, &[&str])] = &[

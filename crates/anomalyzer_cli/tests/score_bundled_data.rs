@@ -2,11 +2,11 @@
 //! README's main command, run on it, flags the spike and the plateau and
 //! draws exactly the plot the README shows.
 
-mod common;
+mod sandbox;
 
 use std::path::{Path, PathBuf};
 
-use common::Sandbox;
+use sandbox::Sandbox;
 
 #[path = "../examples/gen_data.rs"]
 #[allow(dead_code)]
@@ -71,7 +71,7 @@ fn readme_command_flags_the_spike_and_the_plateau_and_draws_the_readme_plot() {
     assert!(run.stderr.contains("flagged"), "summary: {}", run.stderr);
 
     let scored = std::fs::read_to_string(sb.path(&output)).unwrap();
-    let rows = common::csv_rows(&scored);
+    let rows = sandbox::csv_rows(&scored);
     let header = &rows[0];
     assert_eq!(header[..3], ["timestamp", "value", "probability"]);
     assert_eq!(header.last().unwrap(), "anomaly");

@@ -1,9 +1,9 @@
 //! Every input layout gives the same scores for the same values; timestamps
 //! are carried through; `--column` and the column rules pick the value.
 
-mod common;
+mod sandbox;
 
-use common::{csv_of, series, Sandbox};
+use sandbox::{csv_of, series, Sandbox};
 
 /// The `value,probability` part of the output (last two columns of the
 /// basic layout), for comparing runs across layouts.

@@ -2,10 +2,10 @@
 //! the same seed, `--threshold`, `--output`, and each detector option
 //! reaches the detector (as flags, from `--config`, flags over the file).
 
-mod common;
+mod sandbox;
 
 use anomalyzer_ts::{Anomalyzer, AnomalyzerConf, AnomalyzerConfBuilder, Method};
-use common::{csv_of, series, Sandbox};
+use sandbox::{csv_of, series, Sandbox};
 
 /// The library's explanations for `values` pushed one by one.
 fn library(b: AnomalyzerConfBuilder, values: &[f64]) -> Vec<anomalyzer_ts::Explanation> {

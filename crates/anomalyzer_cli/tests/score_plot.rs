@@ -1,9 +1,9 @@
 //! `--plot` writes a real SVG or PNG of non-trivial size, with or without
 //! `--threshold`, from files and stdin; bad plot names are refused up front.
 
-mod common;
+mod sandbox;
 
-use common::{csv_of, series, Sandbox};
+use sandbox::{csv_of, series, Sandbox};
 
 #[test]
 fn svg_plot_is_an_svg_document_with_the_title_and_bands() {
