@@ -223,9 +223,11 @@ impl SimStorage {
                 }
                 _ => 0,
             };
-            let end = inode.durable.len() + keep;
             let mut data = std::mem::take(&mut inode.durable);
-            data.extend_from_slice(&inode.data[data.len()..end]);
+            if keep > 0 {
+                let from = data.len();
+                data.extend_from_slice(&inode.data[from..from + keep]);
+            }
             inode.durable = data.clone();
             inode.data = data;
         }
@@ -316,6 +318,12 @@ impl StorageFile for SimFile {
             .data
             .resize(usize::try_from(len).unwrap_or(usize::MAX), 0);
         Ok(())
+    }
+
+    fn len(&mut self) -> io::Result<u64> {
+        let s = self.sim.lock();
+        let inode = s.inodes.get(&self.inode).ok_or_else(stale_handle)?;
+        Ok(inode.data.len() as u64)
     }
 }
 

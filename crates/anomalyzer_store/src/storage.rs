@@ -21,6 +21,8 @@ pub trait StorageFile: Send + fmt::Debug {
     fn sync_data(&mut self) -> io::Result<()>;
     /// Cuts (or extends with zeros) the file to `len` bytes.
     fn set_len(&mut self, len: u64) -> io::Result<()>;
+    /// The file's current length.
+    fn len(&mut self) -> io::Result<u64>;
 }
 
 /// Held while a writer owns a directory; dropping it releases the lock.
@@ -74,6 +76,9 @@ impl StorageFile for FsFile {
     }
     fn set_len(&mut self, len: u64) -> io::Result<()> {
         self.0.set_len(len)
+    }
+    fn len(&mut self) -> io::Result<u64> {
+        Ok(self.0.metadata()?.len())
     }
 }
 

@@ -118,6 +118,11 @@ impl WalWriter {
         let lsn = self.last_lsn + 1;
         let record = codec::encode_push(lsn, value);
         if let Err(e) = self.file.append(&record) {
+            // Cut off whatever part of the record was written, so the next
+            // record does not land after garbage.
+            if self.file.len().is_ok_and(|len| len == self.len) {
+                return Err(WalFailure::Append(e));
+            }
             return Err(match self.file.set_len(self.len) {
                 Ok(()) => WalFailure::Append(e),
                 Err(rollback) => WalFailure::Rollback(io::Error::new(
