@@ -25,13 +25,6 @@ const REPORTED_SKIPS: u64 = 5;
 
 /// Arguments of `anomalyzer score`.
 #[derive(Debug, clap::Args)]
-#[command(
-    long_about = "Score every point of a series and write CSV: [timestamp,]value,probability.\n\n\
-    The input is one number per line, CSV with a header row (the value column is `value`, \
-    the one given by --column, or else the only numeric column; a `timestamp` column is \
-    carried to the output), or JSON lines. Each point's probability is the detector's \
-    combined score after that point was pushed."
-)]
 pub struct ScoreArgs {
     /// Input file, or `-` for stdin
     #[arg(value_name = "INPUT", default_value = "-")]
