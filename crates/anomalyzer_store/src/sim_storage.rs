@@ -320,7 +320,7 @@ impl StorageFile for SimFile {
         Ok(())
     }
 
-    fn len(&mut self) -> io::Result<u64> {
+    fn size(&mut self) -> io::Result<u64> {
         let s = self.sim.lock();
         let inode = s.inodes.get(&self.inode).ok_or_else(stale_handle)?;
         Ok(inode.data.len() as u64)

@@ -22,7 +22,7 @@ pub trait StorageFile: Send + fmt::Debug {
     /// Cuts (or extends with zeros) the file to `len` bytes.
     fn set_len(&mut self, len: u64) -> io::Result<()>;
     /// The file's current length.
-    fn len(&mut self) -> io::Result<u64>;
+    fn size(&mut self) -> io::Result<u64>;
 }
 
 /// Held while a writer owns a directory; dropping it releases the lock.
@@ -77,7 +77,7 @@ impl StorageFile for FsFile {
     fn set_len(&mut self, len: u64) -> io::Result<()> {
         self.0.set_len(len)
     }
-    fn len(&mut self) -> io::Result<u64> {
+    fn size(&mut self) -> io::Result<u64> {
         Ok(self.0.metadata()?.len())
     }
 }

@@ -120,7 +120,7 @@ impl WalWriter {
         if let Err(e) = self.file.append(&record) {
             // Cut off whatever part of the record was written, so the next
             // record does not land after garbage.
-            if self.file.len().is_ok_and(|len| len == self.len) {
+            if self.file.size().is_ok_and(|len| len == self.len) {
                 return Err(WalFailure::Append(e));
             }
             return Err(match self.file.set_len(self.len) {
