@@ -52,6 +52,15 @@ impl Progress {
         }
     }
 
+    /// Prints a line on stderr without tearing the bar (it is hidden while
+    /// the line is written, then drawn again below it).
+    pub fn eprintln(&self, line: &str) {
+        match &self.bar {
+            Some(bar) => bar.suspend(|| eprintln!("{line}")),
+            None => eprintln!("{line}"),
+        }
+    }
+
     /// Removes the bar (before the summary is printed).
     pub fn finish(&self) {
         if let Some(bar) = &self.bar {

@@ -118,8 +118,7 @@ pub fn run(args: ScoreArgs) -> Result<ExitCode> {
             Err(RowError::Invalid(bad)) if args.on_invalid == OnInvalid::Skip => {
                 skipped += 1;
                 if skipped <= REPORTED_SKIPS {
-                    progress.finish();
-                    eprintln!("anomalyzer: skipping {bad}");
+                    progress.eprintln(&format!("anomalyzer: skipping {bad}"));
                 }
                 continue;
             }

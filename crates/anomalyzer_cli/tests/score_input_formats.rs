@@ -112,6 +112,16 @@ fn column_rules_pick_the_value() {
         .to_owned();
     assert!(err.contains("no column named \"disk\""), "{err}");
 
+    // Plain numbers have no columns to name.
+    let err = sb
+        .run(&["score", "--column", "cpu"], "1\n2\n")
+        .bad_input()
+        .to_owned();
+    assert!(
+        err.contains("--column needs an input with named columns"),
+        "{err}"
+    );
+
     // JSON lines: `--column` names the key.
     let jsonl: String = values
         .iter()
