@@ -112,6 +112,16 @@ fn column_rules_pick_the_value() {
         .to_owned();
     assert!(err.contains("no column named \"disk\""), "{err}");
 
+    // CSV without a header row is refused, not read with its first row as names.
+    let err = sb
+        .run(&["score"], "2024-01-01,5\n2024-01-02,6\n")
+        .bad_input()
+        .to_owned();
+    assert!(
+        err.contains("<stdin>:1: \"5\" is a number, not a column name"),
+        "{err}"
+    );
+
     // Plain numbers have no columns to name.
     let err = sb
         .run(&["score", "--column", "cpu"], "1\n2\n")

@@ -42,6 +42,17 @@ impl CsvRows {
         if headers.is_empty() {
             return Ok(None);
         }
+        // A number where a column name should be is data without a header:
+        // taking it as names would silently lose the first row.
+        if let Some(h) = headers
+            .iter()
+            .find(|h| parse_number(h.as_bytes()).is_some())
+        {
+            return Err(crate::exit::BadInput(format!(
+                "{source}:1: \"{h}\" is a number, not a column name: CSV input needs a header row (e.g. timestamp,value); for one number per line use --format plain"
+            ))
+            .into());
+        }
         let find = |name: &str| headers.iter().position(|h| h == name);
         let timestamp = find(TIMESTAMP);
         let mut first = None;
