@@ -68,7 +68,12 @@ fn readme_command_flags_the_spike_and_the_plateau_and_draws_the_readme_plot() {
     let argv: Vec<&str> = args.iter().map(String::as_str).collect();
     let run = sb.run(&argv, "");
     assert_eq!(run.ok(), "", "the CSV goes to --output");
-    assert!(run.stderr.contains("flagged"), "summary: {}", run.stderr);
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    assert!(
+        readme.contains(run.stderr.trim_end()),
+        "the README quotes the summary exactly as printed:\n{}",
+        run.stderr
+    );
 
     let scored = std::fs::read_to_string(sb.path(&output)).unwrap();
     let rows = sandbox::csv_rows(&scored);
