@@ -93,6 +93,32 @@ fn explain_columns_equal_the_library_for_the_same_seed() {
         "early rows have tests that are not applicable"
     );
 
+    // Without --explain (the detector's plain `push`), the same scores.
+    let plain = sb
+        .run(
+            &[
+                "score",
+                "--methods",
+                "ks,magnitude,diff,highrank,lowrank,cdf,fence",
+                "--active-size",
+                "2",
+                "--n-seasons",
+                "3",
+                "--perm-count",
+                "64",
+                "--upper-bound",
+                "40",
+                "--seed",
+                "7",
+            ],
+            &csv_of(&values),
+        )
+        .rows();
+    let first3 = |rows: &[Vec<String>]| -> Vec<Vec<String>> {
+        rows[1..].iter().map(|r| r[..3].to_vec()).collect()
+    };
+    assert_eq!(first3(&plain), first3(&rows));
+
     // Another seed draws other permutations: the randomised columns change.
     let other = sb
         .run(
