@@ -50,7 +50,8 @@ pub trait Storage: Send + Sync + fmt::Debug {
     fn open_read(&self, path: &Path) -> io::Result<Option<Box<dyn Read + Send>>>;
     /// Opens `path` for appending, creating it empty if missing.
     fn open_append(&self, path: &Path) -> io::Result<Box<dyn StorageFile>>;
-    /// Creates `path` empty (truncating any existing file) for appending.
+    /// Creates `path` empty (truncating any existing file) for appending:
+    /// every write goes to the end, also after `set_len`.
     fn create(&self, path: &Path) -> io::Result<Box<dyn StorageFile>>;
     /// Atomically replaces `to` with `from`.
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()>;
@@ -142,11 +143,11 @@ impl Storage for FsStorage {
     }
 
     fn create(&self, path: &Path) -> io::Result<Box<dyn StorageFile>> {
-        let f = OpenOptions::new()
-            .create(true)
-            .write(true)
-            .truncate(true)
-            .open(path)?;
+        // Append mode (O_APPEND), like `open_append`: after a `set_len`
+        // the next write must land at the new end, not at the old offset
+        // (which would leave a hole of zeros in the log).
+        let f = OpenOptions::new().create(true).append(true).open(path)?;
+        f.set_len(0)?;
         Ok(Box::new(FsFile(f)))
     }
 
