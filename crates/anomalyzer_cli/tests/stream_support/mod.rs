@@ -109,7 +109,7 @@ pub fn values(seed: u64, n: usize) -> Vec<f64> {
             state ^= state >> 7;
             state ^= state << 17;
             let base = 20.0 + (state % 2000) as f64 / 100.0;
-            if state % 23 == 0 {
+            if state.is_multiple_of(23) {
                 base * 3.0
             } else {
                 base
