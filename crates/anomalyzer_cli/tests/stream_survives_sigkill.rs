@@ -175,15 +175,13 @@ fn acknowledged_pushes_survive_sigkill_exactly_once() {
         reader.join().unwrap();
         lines_seen.extend(rx.try_iter());
 
-        let mut expected = resume + 1;
-        for line in &lines_seen {
+        for (expected, line) in (resume + 1..).zip(&lines_seen) {
             let (lsn, value, p) = parse_ack(line.trim_end());
             assert_eq!(
                 lsn, expected,
                 "cycle {}: acknowledgements out of order",
                 t.cycles
             );
-            expected += 1;
             if lsn <= max_acked {
                 t.duplicated += 1;
             }
