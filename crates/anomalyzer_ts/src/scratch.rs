@@ -26,6 +26,14 @@ pub(crate) struct Scratch {
     pub(crate) grid_total: Vec<u32>,
     /// KS: grid positions of one permutation's active values, sorted.
     pub(crate) active_index: Vec<u32>,
+    /// KS: `c / n2` for every count `c` of active values.
+    pub(crate) ks_active_share: Vec<f64>,
+    /// KS: `k / n1` for every count `k` of reference values.
+    pub(crate) ks_reference_share: Vec<f64>,
+    /// KS: allowed range of each sorted active grid position.
+    pub(crate) ks_bounds: Vec<(u32, u32)>,
+    /// KS: the same bounds as ranges of value ranks.
+    pub(crate) ks_rank_bounds: Vec<(u32, u32)>,
 }
 
 thread_local! {

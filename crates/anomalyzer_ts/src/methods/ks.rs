@@ -11,6 +11,24 @@
 //! gap is at one end of the interval (both counts only grow). A permutation
 //! costs O(A log A) instead of O(N·n), with bit-identical results: every
 //! candidate gap is computed with the reference's own arithmetic.
+//!
+//! Per permutation we do not even need `D'`, only whether `D' < D`, and that
+//! reduces to bounds on sorted positions, computed once per evaluation:
+//!
+//! - With `c` active values at or below grid point `j` (and `T_j` values in
+//!   all), the gap is `|c/n2 − (T_j − c)/n1|`. The signed difference only
+//!   grows with `c` (also as rounded: both shares come from the same
+//!   correctly rounded divisions, kept in tables), so the counts `c` whose
+//!   gap is below `D` form an interval `[lo_j, hi_j]`, found by binary
+//!   search.
+//! - `C_j ≥ lo_j` for every `j` says that the `k`-th smallest active grid
+//!   position is at most `min{j : lo_j ≥ k}`; `C_j ≤ hi_j` says it is above
+//!   `max{j : hi_j < k}`. So `D' < D` exactly when each sorted active
+//!   position lies within its own precomputed `[min_k, max_k]`.
+//!
+//! A permutation then costs its `A` draws, a sort of `A` small integers and
+//! `A` pairs of comparisons. With `A = 1` nothing moves and nothing is
+//! sorted: one draw and one comparison.
 
 use crate::permutation::PermutationRng;
 use crate::scratch::Scratch;
@@ -26,25 +44,144 @@ pub(crate) fn ks(
     scratch: &mut Scratch,
 ) -> Option<f64> {
     let grid = KsGrid::build(x, ref_size, active_size, scratch)?;
-    let observed = {
-        let idx = &scratch.grid_index[x.len() - grid.n2..];
-        scratch.active_index.clear();
-        scratch.active_index.extend_from_slice(idx);
-        scratch.active_index.sort_unstable();
-        grid.distance(&scratch.active_index, &scratch.grid_total)
+    let n = x.len();
+    let a = grid.n2;
+    fill_shares(&mut scratch.ks_active_share, a);
+    fill_shares(&mut scratch.ks_reference_share, grid.n1);
+    let shares = Shares {
+        active: &scratch.ks_active_share,
+        reference: &scratch.ks_reference_share,
+        total: &scratch.grid_total,
     };
+    let grid_index = &mut scratch.grid_index[..];
+    let sorted = &mut scratch.active_index;
+    sorted.clear();
+    sorted.extend_from_slice(&grid_index[n - a..]);
+    sorted.sort_unstable();
+    let observed = shares.distance(sorted);
+    let bounds = &mut scratch.ks_bounds;
+    if !shares.position_bounds(observed, a, bounds) {
+        // Some grid point has a gap of at least D whatever the draw.
+        return Some(0.0);
+    }
     let mut significant = 0usize;
-    for _ in 0..perm_count {
-        rng.sample_prefix(&mut scratch.grid_index, grid.n2);
-        scratch.active_index.clear();
-        scratch
-            .active_index
-            .extend_from_slice(&scratch.grid_index[..grid.n2]);
-        scratch.active_index.sort_unstable();
-        let d = grid.distance(&scratch.active_index, &scratch.grid_total);
-        significant += usize::from(d < observed);
+    if a == 1 {
+        let (lo, hi) = bounds[0];
+        let inside = |g: u32| usize::from(lo <= g && g <= hi);
+        // Two permutations share one 64-bit output.
+        for _ in 0..perm_count / 2 {
+            let (i, j) = rng.below_pair(n, n);
+            significant += inside(grid_index[i]) + inside(grid_index[j]);
+        }
+        if perm_count % 2 == 1 {
+            significant += inside(grid_index[rng.below(n)]);
+        }
+    } else if n <= 64 {
+        // Number the values by rank (`scratch.order`): grid positions only
+        // grow with rank, so each position bound becomes a rank range, a
+        // draw is a 64-bit set of ranks, and its k-th smallest member is
+        // its k-th lowest set bit. No sort.
+        let rank_bounds = &mut scratch.ks_rank_bounds;
+        to_rank_bounds(bounds, grid_index, &scratch.order, rank_bounds);
+        let pool = sorted;
+        pool.clear();
+        pool.extend(0..n as u32);
+        for _ in 0..perm_count {
+            rng.sample_prefix(pool, a);
+            let set = pool[..a].iter().fold(0u64, |set, &s| set | 1 << s);
+            significant += usize::from(ranks_inside(set, rank_bounds));
+        }
+    } else {
+        for _ in 0..perm_count {
+            rng.sample_prefix(grid_index, a);
+            sorted.clear();
+            sorted.extend_from_slice(&grid_index[..a]);
+            insertion_sort(sorted);
+            significant += usize::from(positions_inside(sorted, bounds));
+        }
     }
     Some(significant as f64 / perm_count as f64)
+}
+
+/// Whether each sorted active grid position lies within its bounds.
+#[inline]
+fn positions_inside(sorted: &[u32], bounds: &[(u32, u32)]) -> bool {
+    sorted
+        .iter()
+        .zip(bounds)
+        .all(|(&g, &(lo, hi))| lo <= g && g <= hi)
+}
+
+/// Position bounds as value-rank ranges `[first, end)`: grid positions only
+/// grow with a value's rank (`order` lists window positions by value).
+fn to_rank_bounds(
+    bounds: &[(u32, u32)],
+    grid_index: &[u32],
+    order: &[u32],
+    out: &mut Vec<(u32, u32)>,
+) {
+    let n = order.len();
+    let by_rank = |s: usize| grid_index[order[s] as usize];
+    out.clear();
+    out.extend(bounds.iter().map(|&(lo, hi)| {
+        let first = partition_point(n, |s| by_rank(s) < lo) as u32;
+        let end = partition_point(n, |s| by_rank(s) <= hi) as u32;
+        (first, end)
+    }));
+}
+
+/// Whether the k-th lowest set bit of `set` (the k-th smallest drawn rank)
+/// lies within `rank_bounds[k]`, for every k.
+#[inline]
+fn ranks_inside(mut set: u64, rank_bounds: &[(u32, u32)]) -> bool {
+    for &(first, end) in rank_bounds {
+        let s = set.trailing_zeros();
+        if s < first || s >= end {
+            return false;
+        }
+        set &= set - 1;
+    }
+    true
+}
+
+/// The first `i` in `0..len` for which `pred` is false (`pred` must be true
+/// on a prefix and false after it), or `len`.
+#[inline]
+fn partition_point(len: usize, pred: impl Fn(usize) -> bool) -> usize {
+    let (mut lo, mut hi) = (0usize, len);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if pred(mid) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
+}
+
+/// `out[c] = c / m` for `c` in `0..=m`: the ECDF values of a sample of `m`.
+fn fill_shares(out: &mut Vec<f64>, m: usize) {
+    out.clear();
+    out.extend((0..=m).map(|c| c as f64 / m as f64));
+}
+
+/// Sorts a short slice (the active grid positions); falls back to the
+/// library sort for long ones.
+fn insertion_sort(v: &mut [u32]) {
+    if v.len() > 32 {
+        v.sort_unstable();
+        return;
+    }
+    for i in 1..v.len() {
+        let x = v[i];
+        let mut j = i;
+        while j > 0 && v[j - 1] > x {
+            v[j] = v[j - 1];
+            j -= 1;
+        }
+        v[j] = x;
+    }
 }
 
 /// The KS statistic `D` of the window split (the bootstrap's deterministic part).
@@ -54,7 +191,14 @@ pub(crate) fn ks_statistic(x: &[f64], ref_size: usize, active_size: usize) -> Op
     let grid = KsGrid::build(x, ref_size, active_size, &mut scratch)?;
     let mut idx = scratch.grid_index[x.len() - grid.n2..].to_vec();
     idx.sort_unstable();
-    Some(grid.distance(&idx, &scratch.grid_total))
+    fill_shares(&mut scratch.ks_active_share, grid.n2);
+    fill_shares(&mut scratch.ks_reference_share, grid.n1);
+    let shares = Shares {
+        active: &scratch.ks_active_share,
+        reference: &scratch.ks_reference_share,
+        total: &scratch.grid_total,
+    };
+    Some(shares.distance(&idx))
 }
 
 /// Sizes of the two samples; the grid itself lives in the scratch buffers.
@@ -110,32 +254,118 @@ impl KsGrid {
         // Values above the last (accumulated) grid point keep index n: never counted.
         Some(KsGrid { n1, n2 })
     }
+}
 
-    /// `max_j |ecdf_active(g_j) − ecdf_reference(g_j)|` for the active values
-    /// whose grid points are `active` (sorted).
-    fn distance(&self, active: &[u32], total: &[u32]) -> f64 {
-        let (n1, n2) = (self.n1 as f64, self.n2 as f64);
-        let n = total.len();
-        let gap = |j: usize, c: usize| {
-            let f_active = c as f64 / n2;
-            let f_reference = (total[j] as usize - c) as f64 / n1;
-            (f_active - f_reference).abs()
-        };
-        let mut d = 0.0f64;
+/// The ECDF tables of one window: `active[c] = c / n2`, `reference[k] = k / n1`,
+/// and `total[j]` = values at or below grid point `j`.
+struct Shares<'a> {
+    active: &'a [f64],
+    reference: &'a [f64],
+    total: &'a [u32],
+}
+
+impl Shares<'_> {
+    /// `|ecdf_active(g_j) − ecdf_reference(g_j)|` when `c` active values are
+    /// at or below `g_j` (the reference's arithmetic: `c/n2 − (t − c)/n1`).
+    #[inline(always)]
+    fn gap(&self, j: usize, c: usize) -> f64 {
+        (self.active[c] - self.reference[self.total[j] as usize - c]).abs()
+    }
+
+    /// Calls `f` with the gap at both ends of every interval of grid points
+    /// over which the number of active values at or below is constant (the
+    /// gap is monotone inside one); stops when `f` returns true and says so.
+    #[inline(always)]
+    fn any_end_gap(&self, active: &[u32], mut f: impl FnMut(f64) -> bool) -> bool {
+        let n = self.total.len();
         // On [start, end) exactly `c` active values are at or below the grid point.
         let mut start = 0usize;
         for c in 0..=active.len() {
             let end = active.get(c).map_or(n, |&i| (i as usize).min(n));
             if start < end {
-                for g in [gap(start, c), gap(end - 1, c)] {
-                    if g > d {
-                        d = g;
-                    }
+                if f(self.gap(start, c)) || f(self.gap(end - 1, c)) {
+                    return true;
                 }
                 start = end;
             }
         }
+        false
+    }
+
+    /// `max_j |ecdf_active(g_j) − ecdf_reference(g_j)|` for the active values
+    /// whose grid points are `active` (sorted).
+    fn distance(&self, active: &[u32]) -> f64 {
+        let mut d = 0.0f64;
+        self.any_end_gap(active, |g| {
+            if g > d {
+                d = g;
+            }
+            false
+        });
         d
+    }
+
+    /// Whether the distance for `active` (sorted) is at least `observed`
+    /// (the direct evaluation that [`position_bounds`](Self::position_bounds)
+    /// replaces).
+    #[cfg(test)]
+    fn reaches(&self, active: &[u32], observed: f64) -> bool {
+        self.any_end_gap(active, |g| g >= observed)
+    }
+
+    /// Fills `bounds[k]` (for `k` in `0..a`) with the range the `k`-th
+    /// smallest active grid position must lie in for every gap to stay below
+    /// `observed`; positions run `0..=N` (`N` = above every grid point).
+    /// Returns false when no placement can keep every gap below it.
+    fn position_bounds(&self, observed: f64, a: usize, bounds: &mut Vec<(u32, u32)>) -> bool {
+        let n = self.total.len();
+        let n1 = self.reference.len() - 1;
+        bounds.clear();
+        bounds.resize(a, (0, n as u32));
+        // Ascending j: position k (1-based) must be ≤ the first j with lo_j ≥ k.
+        let mut upper_set = 0usize;
+        for j in 0..n {
+            let Some((lo, _)) = self.count_interval(j, a, n1, observed) else {
+                return false;
+            };
+            while upper_set < lo {
+                bounds[upper_set].1 = j as u32;
+                upper_set += 1;
+            }
+        }
+        // Descending j: position k must be > the last j with hi_j < k.
+        let mut lower_set = a; // bounds[lower_set..] already have their lower bound
+        for j in (0..n).rev() {
+            let Some((_, hi)) = self.count_interval(j, a, n1, observed) else {
+                return false;
+            };
+            while lower_set > hi {
+                lower_set -= 1;
+                bounds[lower_set].0 = j as u32 + 1;
+            }
+        }
+        true
+    }
+
+    /// The counts `c` of active values at or below grid point `j` whose gap
+    /// stays below `observed`: an interval `[lo, hi]` within the counts that
+    /// can occur; `None` if empty.
+    #[inline]
+    fn count_interval(
+        &self,
+        j: usize,
+        a: usize,
+        n1: usize,
+        observed: f64,
+    ) -> Option<(usize, usize)> {
+        let t = self.total[j] as usize;
+        let (c_min, c_max) = (t.saturating_sub(n1), a.min(t));
+        // Non-decreasing in c (see the module doc).
+        let signed = |c: usize| self.active[c] - self.reference[t - c];
+        let len = c_max + 1 - c_min;
+        let lo = c_min + partition_point(len, |i| signed(c_min + i) <= -observed);
+        let hi_end = c_min + partition_point(len, |i| signed(c_min + i) < observed);
+        (lo < hi_end).then(|| (lo, hi_end - 1))
     }
 }
 
@@ -184,6 +414,77 @@ mod tests {
             let got = ks_statistic(x, r, *a).unwrap();
             assert_eq!(got.to_bits(), brute_force(x, *a).to_bits(), "{name}: {got}");
         }
+    }
+
+    /// Our bounds against the direct scan of every gap, for many windows
+    /// (with ties, and values beyond the accumulated last grid point) and
+    /// many draws of active positions.
+    #[test]
+    fn position_bounds_agree_with_direct_scan() {
+        let mut seen = [0u32; 2];
+        let mut rng = PermutationRng::new(11, 3, crate::Method::Ks);
+        for case in 0..300 {
+            let a = 1 + case % 6;
+            let n = a * (2 + case % 5);
+            let levels = 2 + case % 9;
+            let x: Vec<f64> = (0..n)
+                .map(|_| rng.below(levels) as f64 * 0.1 + (case % 3) as f64)
+                .collect();
+            let mut scratch = Scratch::default();
+            let Some(grid) = KsGrid::build(&x, n - a, a, &mut scratch) else {
+                continue;
+            };
+            fill_shares(&mut scratch.ks_active_share, grid.n2);
+            fill_shares(&mut scratch.ks_reference_share, grid.n1);
+            let shares = Shares {
+                active: &scratch.ks_active_share,
+                reference: &scratch.ks_reference_share,
+                total: &scratch.grid_total,
+            };
+            let mut idx = scratch.grid_index[n - a..].to_vec();
+            idx.sort_unstable();
+            let observed = shares.distance(&idx);
+            let mut bounds = Vec::new();
+            let feasible = shares.position_bounds(observed, a, &mut bounds);
+            let mut rank_bounds = Vec::new();
+            to_rank_bounds(
+                &bounds,
+                &scratch.grid_index,
+                &scratch.order,
+                &mut rank_bounds,
+            );
+            let mut rank_of = vec![0u32; n];
+            for (s, &p) in scratch.order.iter().enumerate() {
+                rank_of[p as usize] = s as u32;
+            }
+            let mut pool: Vec<u32> = (0..n as u32).collect();
+            for _ in 0..200 {
+                rng.sample_prefix(&mut pool, a);
+                let drawn = &pool[..a];
+                let mut active: Vec<u32> = drawn
+                    .iter()
+                    .map(|&p| scratch.grid_index[p as usize])
+                    .collect();
+                active.sort_unstable();
+                let direct = !shares.reaches(&active, observed);
+                if feasible && n <= 64 {
+                    // The same draw as a set of value ranks.
+                    let set = drawn
+                        .iter()
+                        .fold(0u64, |set, &p| set | 1 << rank_of[p as usize]);
+                    assert_eq!(ranks_inside(set, &rank_bounds), direct, "case {case}");
+                }
+                let ours = feasible
+                    && active
+                        .iter()
+                        .zip(&bounds)
+                        .all(|(&g, &(lo, hi))| lo <= g && g <= hi);
+                assert_eq!(ours, direct, "case {case}: x {x:?}, active {active:?}");
+                seen[usize::from(ours)] += 1;
+            }
+        }
+        // Both answers occur often, so the comparison means something.
+        assert!(seen.iter().all(|&k| k > 5_000), "{seen:?}");
     }
 
     #[test]

@@ -37,16 +37,30 @@ pub(crate) fn rank(
     // shuffle of the split.
     debug_assert_eq!(s.reference.start, 0);
     let ranks = &mut scratch.ranks[..];
-    let observed: u64 = ranks[ranks.len() - a..].iter().map(|&r| u64::from(r)).sum();
+    let n = ranks.len();
+    let observed: u64 = ranks[n - a..].iter().map(|&r| u64::from(r)).sum();
+    let hit = |permuted: u64| match side {
+        RankSide::High => permuted < observed,
+        RankSide::Low => permuted > observed,
+    };
     let mut significant = 0usize;
-    for _ in 0..perm_count {
-        rng.sample_prefix(ranks, a);
-        let permuted: u64 = ranks[..a].iter().map(|&r| u64::from(r)).sum();
-        let hit = match side {
-            RankSide::High => permuted < observed,
-            RankSide::Low => permuted > observed,
-        };
-        significant += usize::from(hit);
+    if a == 1 {
+        // One uniform position per permutation; nothing needs to move. Two
+        // permutations share one 64-bit output.
+        for _ in 0..perm_count / 2 {
+            let (i, j) = rng.below_pair(n, n);
+            significant += usize::from(hit(u64::from(ranks[i])));
+            significant += usize::from(hit(u64::from(ranks[j])));
+        }
+        if perm_count % 2 == 1 {
+            significant += usize::from(hit(u64::from(ranks[rng.below(n)])));
+        }
+    } else {
+        for _ in 0..perm_count {
+            rng.sample_prefix(ranks, a);
+            let permuted: u64 = ranks[..a].iter().map(|&r| u64::from(r)).sum();
+            significant += usize::from(hit(permuted));
+        }
     }
     Some(significant as f64 / perm_count as f64)
 }

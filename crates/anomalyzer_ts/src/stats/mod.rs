@@ -5,7 +5,7 @@ mod ecdf;
 mod mean;
 mod min_rank;
 
-pub(crate) use diffs::{abs_diff, rel_diff};
+pub(crate) use diffs::{abs_diff, rel_diff, rel_diff_at};
 pub(crate) use ecdf::ecdf_at;
 pub(crate) use mean::mean;
 pub(crate) use min_rank::min_rank;
