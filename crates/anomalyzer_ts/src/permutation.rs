@@ -112,7 +112,7 @@ impl PermutationRng {
     /// Partial Fisher–Yates: afterwards `v[..k]` is a uniform random ordered
     /// sample of `k` of the elements (whatever order `v` started in), which is
     /// exactly what the last `k` positions of a full shuffle would hold.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn sample_prefix<T>(&mut self, v: &mut [T], k: usize) {
         let n = v.len();
         let k = k.min(n);

@@ -12,14 +12,14 @@ use std::cell::RefCell;
 pub(crate) struct Scratch {
     /// The window, oldest first, contiguous.
     pub(crate) window: Vec<f64>,
-    /// A copy of the window that permutations shuffle.
-    pub(crate) shuffled: Vec<f64>,
     /// Differences (absolute or relative) of a window.
     pub(crate) diffs: Vec<f64>,
     /// Ranks of the window (rank tests).
     pub(crate) ranks: Vec<u32>,
-    /// Positions sorted by value.
+    /// Positions sorted by value; diff: the window positions it shuffles.
     pub(crate) order: Vec<u32>,
+    /// diff: relative difference of every ordered pair of window values.
+    pub(crate) pair_diffs: Vec<f64>,
     /// KS: grid position of each window value.
     pub(crate) grid_index: Vec<u32>,
     /// KS: number of window values at or below each grid point.

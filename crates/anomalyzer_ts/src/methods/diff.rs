@@ -1,8 +1,8 @@
 //! diff: permutation test on the ranks of relative differences.
 //!
 //! A permutation's statistic is the rank sum of its last `A` relative
-//! differences among all `n − 1`. Two things make it cheap without changing
-//! its distribution or, given the draws, its outcome:
+//! differences among all `n − 1`. Three things make it cheap without
+//! changing its distribution or, given the draws, its outcome:
 //!
 //! - **Drawn backwards, lazily.** A partial Fisher–Yates draw puts a uniform
 //!   random ordered sample at the front of the buffer, so we read the buffer
@@ -16,7 +16,14 @@
 //!   observed one the permutation cannot count; once even the maximum
 //!   possible remainder cannot reach it, it must. The rest of the
 //!   permutation is never drawn (the next permutation restarts from whatever
-//!   order the buffer is in, which partial Fisher–Yates allows).
+//!   order the buffer is in, which partial Fisher–Yates allows; a draw made
+//!   in a pair whose second half is not needed is discarded).
+//! - **No division per permutation** on windows of up to [`MATRIX_MAX`]
+//!   values: the relative difference of every ordered pair of window values
+//!   is computed once per evaluation (`n² − n` divisions instead of up to
+//!   `P·(n − 1)`), and a permutation looks its pairs up. The table holds the
+//!   very values the division gives, so comparisons, ties included, are
+//!   unchanged.
 
 use crate::permutation::PermutationRng;
 use crate::scratch::Scratch;
@@ -26,6 +33,9 @@ use crate::stats::{rel_diff, rel_diff_at};
 /// Above this many active differences, counting uses a sorted copy and a
 /// binary search instead of a linear scan.
 const LINEAR_ACTIVE: usize = 16;
+
+/// Largest window whose pair table is built (128² × 8 bytes = 128 KiB).
+const MATRIX_MAX: usize = 128;
 
 /// Share of `perm_count` shuffles of the values whose active rank sum of
 /// relative differences is below the observed one.
@@ -45,61 +55,153 @@ pub(crate) fn diff(
     let a = s.active.len();
     rel_diff(x, &mut scratch.diffs);
     let observed = active_rank_sum(&scratch.diffs, a);
-    let v = &mut scratch.shuffled;
+    let n = x.len();
+    let v = &mut scratch.order;
     v.clear();
-    v.extend_from_slice(x);
+    v.extend(0..n as u32);
     let active = &mut scratch.diffs;
-    let mut significant = 0usize;
-    for _ in 0..perm_count {
-        significant += usize::from(permutation_below(v, a, observed, rng, active));
-    }
+    let significant = if n <= MATRIX_MAX {
+        let table = &mut scratch.pair_diffs;
+        table.clear();
+        table.extend(
+            x.iter()
+                .flat_map(|&earlier| x.iter().map(move |&later| rel_diff_at(earlier, later))),
+        );
+        let rel = |e: u32, l: u32| table[e as usize * n + l as usize];
+        count_below(v, a, perm_count, observed, rng, active, &rel)
+    } else {
+        let rel = |e: u32, l: u32| rel_diff_at(x[e as usize], x[l as usize]);
+        count_below(v, a, perm_count, observed, rng, active, &rel)
+    };
     Some(significant as f64 / perm_count as f64)
 }
 
+/// Number of `perm_count` permutations whose active rank sum is below
+/// `observed`; `rel(e, l)` is the relative difference from window value `e`
+/// to the later value `l`. Small active sizes get their own copies, where
+/// the per-difference count is unrolled.
+fn count_below<F: Fn(u32, u32) -> f64>(
+    v: &mut [u32],
+    a: usize,
+    perm_count: usize,
+    observed: u64,
+    rng: &mut PermutationRng,
+    active: &mut Vec<f64>,
+    rel: &F,
+) -> usize {
+    fn run<const A: usize, F: Fn(u32, u32) -> f64>(
+        v: &mut [u32],
+        a: usize,
+        perm_count: usize,
+        observed: u64,
+        rng: &mut PermutationRng,
+        active: &mut Vec<f64>,
+        rel: &F,
+    ) -> usize {
+        (0..perm_count)
+            .map(|_| usize::from(permutation_below::<A, F>(v, a, observed, rng, active, rel)))
+            .sum()
+    }
+    match a {
+        1 => run::<1, F>(v, a, perm_count, observed, rng, active, rel),
+        2 => run::<2, F>(v, a, perm_count, observed, rng, active, rel),
+        _ => run::<0, F>(v, a, perm_count, observed, rng, active, rel),
+    }
+}
+
 /// Draws one permutation of `v` (lazily, backwards) and tells whether its
-/// active rank sum is below `observed`. `active` is scratch space.
-fn permutation_below(
-    v: &mut [f64],
+/// active rank sum is below `observed`. `A` is the active size when known
+/// at compile time, else 0; `active` is scratch space.
+#[inline(always)]
+fn permutation_below<const A: usize, F: Fn(u32, u32) -> f64>(
+    v: &mut [u32],
     a: usize,
     observed: u64,
     rng: &mut PermutationRng,
     active: &mut Vec<f64>,
+    rel: &F,
 ) -> bool {
+    let a = if A > 0 { A } else { a };
     let n = v.len();
     rng.sample_prefix(v, a + 1);
-    active.clear();
-    active.extend((0..a).map(|t| rel_diff_at(v[t + 1], v[t])));
-    // Start from the ranks among the active differences themselves.
+    // Short active windows live on the stack, where a known `A` keeps every
+    // loop over them unrolled.
     let sorted = a > LINEAR_ACTIVE;
+    let mut local = [0.0f64; LINEAR_ACTIVE];
+    let active = if sorted {
+        active.clear();
+        active.resize(a, 0.0);
+        &mut active[..]
+    } else {
+        &mut local[..a]
+    };
+    for (t, d) in active.iter_mut().enumerate() {
+        *d = rel(v[t + 1], v[t]);
+    }
+    // Start from the ranks among the active differences themselves.
     let mut sum = if sorted {
         active.sort_unstable_by(f64::total_cmp);
         sorted_rank_sum(active)
     } else {
         active.iter().map(|&d| count_above(active, d)).sum()
     };
+    let active = &*active;
     // Differences are ≥ 0, so a reference difference adds at most this.
     let max_step = active.iter().filter(|&&d| d > 0.0).count() as u64;
     let mut remaining = (n - 1 - a) as u64;
-    for t in a + 1..n {
-        if sum >= observed {
-            return false;
-        }
-        if sum + max_step * remaining < observed {
-            return true;
-        }
-        if t + 1 < n {
-            let j = t + rng.below(n - t);
-            v.swap(t, j);
-        }
-        let d = rel_diff_at(v[t], v[t - 1]);
+    if let Some(answer) = decided(sum, max_step * remaining, observed) {
+        return answer;
+    }
+    // Adds the reference difference ending at buffer position `t` and
+    // returns the answer once it is known.
+    let mut step = |v: &[u32], t: usize| -> Option<bool> {
+        let d = rel(v[t], v[t - 1]);
         sum += if sorted {
             (a - active.partition_point(|&k| k <= d)) as u64
         } else {
             count_above(active, d)
         };
         remaining -= 1;
+        decided(sum, max_step * remaining, observed)
+    };
+    // Positions a + 1 .. n − 1 are drawn, two per 64-bit output; the last
+    // position takes the one value left.
+    let mut t = a + 1;
+    while t + 2 < n {
+        let (i, j) = rng.below_pair(n - t, n - t - 1);
+        v.swap(t, t + i);
+        if let Some(answer) = step(v, t) {
+            return answer;
+        }
+        v.swap(t + 1, t + 1 + j);
+        if let Some(answer) = step(v, t + 1) {
+            return answer;
+        }
+        t += 2;
     }
-    sum < observed
+    if t + 1 < n {
+        let i = rng.below(n - t);
+        v.swap(t, t + i);
+        if let Some(answer) = step(v, t) {
+            return answer;
+        }
+        t += 1;
+    }
+    // The last reference difference: with nothing remaining, one of the
+    // two tests of `decided` holds.
+    step(v, t).expect("a complete permutation is decided")
+}
+
+/// Whether `sum` plus at most `room` more is known to be below `observed`.
+#[inline(always)]
+fn decided(sum: u64, room: u64, observed: u64) -> Option<bool> {
+    if sum >= observed {
+        Some(false)
+    } else if sum + room < observed {
+        Some(true)
+    } else {
+        None
+    }
 }
 
 /// Sum of minimum ranks of an ascending slice (ties share the lowest rank).
@@ -117,7 +219,7 @@ fn sorted_rank_sum(sorted: &[f64]) -> u64 {
 }
 
 /// Number of elements of `active` strictly greater than `d`.
-#[inline]
+#[inline(always)]
 fn count_above(active: &[f64], d: f64) -> u64 {
     active.iter().map(|&k| u64::from(k > d)).sum()
 }
@@ -138,6 +240,102 @@ mod tests {
     fn run(x: &[f64], p: usize) -> Option<f64> {
         let mut rng = PermutationRng::new(1, 1, Method::Diff);
         diff(x, 4, 1, p, &mut rng, &mut Scratch::default())
+    }
+
+    /// The whole permutation, drawn exactly as `permutation_below` draws it
+    /// but never stopped early, then scored the direct way (SPEC.md: shuffle,
+    /// `rel_diff`, rank, sum the active ranks).
+    fn full_permutation_below(
+        x: &[f64],
+        v: &mut [u32],
+        a: usize,
+        observed: u64,
+        rng: &mut PermutationRng,
+    ) -> bool {
+        let n = v.len();
+        rng.sample_prefix(v, a + 1);
+        let mut t = a + 1;
+        while t + 2 < n {
+            let (i, j) = rng.below_pair(n - t, n - t - 1);
+            v.swap(t, t + i);
+            v.swap(t + 1, t + 1 + j);
+            t += 2;
+        }
+        if t + 1 < n {
+            let i = rng.below(n - t);
+            v.swap(t, t + i);
+        }
+        // The buffer is the permutation reversed.
+        let shuffled: Vec<f64> = v.iter().rev().map(|&i| x[i as usize]).collect();
+        let mut d = Vec::new();
+        rel_diff(&shuffled, &mut d);
+        active_rank_sum(&d, a) < observed
+    }
+
+    #[test]
+    fn early_exit_and_pair_table_decide_like_the_full_permutation() {
+        let mut data = PermutationRng::new(2, 9, Method::Diff);
+        let mut decided = [0u32; 2];
+        for case in 0..400 {
+            // Up to 20 active differences: the sorted path starts above 16.
+            let a = 1 + case % 20;
+            let n = a + 1 + a * (1 + case % 4) + case % 3;
+            // Few levels (ties), zeros (0/0 and c/0) and signs.
+            let levels = 2 + case % 7;
+            let x: Vec<f64> = (0..n)
+                .map(|_| data.below(levels) as f64 - (case % 3) as f64)
+                .collect();
+            let mut d = Vec::new();
+            rel_diff(&x, &mut d);
+            let observed = active_rank_sum(&d, a);
+            let table: Vec<f64> = x
+                .iter()
+                .flat_map(|&e| x.iter().map(move |&l| rel_diff_at(e, l)))
+                .collect();
+            let by_table = |e: u32, l: u32| table[e as usize * n + l as usize];
+            let by_division = |e: u32, l: u32| rel_diff_at(x[e as usize], x[l as usize]);
+            let mut rng = PermutationRng::new(case as u64, 0, Method::Diff);
+            let mut v: Vec<u32> = (0..n as u32).collect();
+            for _ in 0..50 {
+                let (mut r1, mut v1) = (rng.clone(), v.clone());
+                let (mut r2, mut v2) = (rng.clone(), v.clone());
+                let want = full_permutation_below(&x, &mut v1, a, observed, &mut r1);
+                let mut scratch = Vec::new();
+                let got_table = match a {
+                    1 => permutation_below::<1, _>(
+                        &mut v2,
+                        a,
+                        observed,
+                        &mut r2,
+                        &mut scratch,
+                        &by_table,
+                    ),
+                    _ => permutation_below::<0, _>(
+                        &mut v2,
+                        a,
+                        observed,
+                        &mut r2,
+                        &mut scratch,
+                        &by_table,
+                    ),
+                };
+                let got_division = permutation_below::<0, _>(
+                    &mut v.clone(),
+                    a,
+                    observed,
+                    &mut rng.clone(),
+                    &mut scratch,
+                    &by_division,
+                );
+                assert_eq!(got_table, want, "case {case}: x {x:?}");
+                assert_eq!(got_division, want, "case {case}: x {x:?}");
+                decided[usize::from(want)] += 1;
+                // Move on from where the full draw left the buffer.
+                rng = r1;
+                v = v1;
+            }
+        }
+        assert!(decided.iter().all(|&k| k > 2_000), "{decided:?}");
     }
 
     #[test]
