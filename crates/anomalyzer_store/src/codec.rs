@@ -31,6 +31,8 @@
 //! | 21 | 3 | reserved, zero |
 //! | 24 | len | payload; push: the value as an IEEE-754 `f64` |
 //!
+//! LSNs and push counts above 2^62 are refused as damage.
+//!
 //! The series id and kind make the framing general: a store of many series
 //! can share one log (and one fsync per group of records) without a new
 //! format. Version 1 readers accept only series 0, kind 1, `len` 8.
@@ -71,6 +73,9 @@ pub(crate) const SERIES_DEFAULT: u32 = 0;
 
 pub(crate) const SNAP_MAGIC: [u8; 8] = *b"AZTSSNAP";
 pub(crate) const SNAP_HEADER_LEN: usize = 48;
+/// Largest LSN and push count accepted from disk (2^62): far beyond any
+/// real stream, and it keeps every `+ 1` in recovery and appends exact.
+pub(crate) const MAX_LSN: u64 = 1 << 62;
 /// Refuse configuration blobs larger than this before allocating.
 pub(crate) const MAX_CONF_LEN: u32 = 1 << 16;
 
@@ -156,10 +161,14 @@ pub(crate) fn parse_record_header(h: &[u8]) -> Result<RecordHeader, String> {
     if h[21..24] != [0, 0, 0] {
         return Err("reserved bytes are not zero".into());
     }
+    let lsn = u64_at(h, 8);
+    if lsn == 0 || lsn > MAX_LSN {
+        return Err(format!("lsn {lsn} out of range"));
+    }
     Ok(RecordHeader {
         crc: u32_at(h, 0),
         len: len as usize,
-        lsn: u64_at(h, 8),
+        lsn,
     })
 }
 
@@ -264,11 +273,15 @@ pub(crate) fn decode_snapshot_header(h: &[u8; SNAP_HEADER_LEN]) -> Result<Snapsh
     if conf_len > MAX_CONF_LEN {
         return Err(format!("configuration of {conf_len} bytes"));
     }
+    let (lsn, push_count) = (u64_at(h, 24), u64_at(h, 32));
+    if lsn > MAX_LSN || push_count > MAX_LSN {
+        return Err(format!("lsn {lsn} or push count {push_count} out of range"));
+    }
     Ok(SnapshotHeader {
         conf_len,
         fingerprint: u64_at(h, 16),
-        lsn: u64_at(h, 24),
-        push_count: u64_at(h, 32),
+        lsn,
+        push_count,
         window_len: u32_at(h, 40),
     })
 }

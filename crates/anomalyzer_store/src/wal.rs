@@ -115,6 +115,7 @@ impl WalWriter {
     /// Appends a push record with the next LSN and syncs if the policy says
     /// so. Returns the record's LSN.
     pub(crate) fn append_push(&mut self, value: f64) -> Result<u64, WalFailure> {
+        // Recovery refuses LSNs above 2^62, so this cannot overflow.
         let lsn = self.last_lsn + 1;
         let record = codec::encode_push(lsn, value);
         if let Err(e) = self.file.append(&record) {
