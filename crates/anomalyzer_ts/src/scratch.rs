@@ -20,6 +20,8 @@ pub(crate) struct Scratch {
     pub(crate) order: Vec<u32>,
     /// diff: relative difference of every ordered pair of window values.
     pub(crate) pair_diffs: Vec<f64>,
+    /// diff on tiny windows: the outcome of every ordering.
+    pub(crate) outcomes: Vec<bool>,
     /// KS: grid position of each window value.
     pub(crate) grid_index: Vec<u32>,
     /// KS: number of window values at or below each grid point.

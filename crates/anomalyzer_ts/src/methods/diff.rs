@@ -24,6 +24,11 @@
 //!   `P·(n − 1)`), and a permutation looks its pairs up. The table holds the
 //!   very values the division gives, so comparisons, ties included, are
 //!   unchanged.
+//! - **One draw per permutation on tiny windows.** A window of `n ≤ 5`
+//!   values (the common `A = 1`, 4 seasons) has at most 120 orderings, fewer
+//!   than the permutations drawn: we score each ordering once, then a
+//!   permutation is a uniform index among the `n!` orderings (decoded by the
+//!   factorial number system, a bijection), i.e. one 32-bit draw.
 
 use crate::permutation::PermutationRng;
 use crate::scratch::Scratch;
@@ -33,6 +38,9 @@ use crate::stats::{rel_diff, rel_diff_at};
 /// Above this many active differences, counting uses a sorted copy and a
 /// binary search instead of a linear scan.
 const LINEAR_ACTIVE: usize = 16;
+
+/// Largest window whose orderings are all scored (5! = 120).
+const ENUMERATE_MAX: usize = 5;
 
 /// Largest window whose pair table is built (128² × 8 bytes = 128 KiB).
 const MATRIX_MAX: usize = 128;
@@ -60,7 +68,21 @@ pub(crate) fn diff(
     v.clear();
     v.extend(0..n as u32);
     let active = &mut scratch.diffs;
-    let significant = if n <= MATRIX_MAX {
+    let orderings: usize = (1..=n.min(ENUMERATE_MAX)).product();
+    let significant = if n <= ENUMERATE_MAX && orderings <= perm_count {
+        let outcomes = &mut scratch.outcomes;
+        score_orderings(x, a, observed, outcomes);
+        let mut significant = 0usize;
+        // Two permutations per 64-bit output.
+        for _ in 0..perm_count / 2 {
+            let (i, j) = rng.below_pair(orderings, orderings);
+            significant += usize::from(outcomes[i]) + usize::from(outcomes[j]);
+        }
+        if perm_count % 2 == 1 {
+            significant += usize::from(outcomes[rng.below(orderings)]);
+        }
+        significant
+    } else if n <= MATRIX_MAX {
         let table = &mut scratch.pair_diffs;
         table.clear();
         table.extend(
@@ -74,6 +96,41 @@ pub(crate) fn diff(
         count_below(v, a, perm_count, observed, rng, active, &rel)
     };
     Some(significant as f64 / perm_count as f64)
+}
+
+/// The ordering of `x.len() ≤ ENUMERATE_MAX` positions with index `r` in
+/// `0..n!` (factorial number system: a bijection).
+fn ordering(mut r: usize, n: usize) -> [usize; ENUMERATE_MAX] {
+    let mut pool = [0, 1, 2, 3, 4];
+    let mut out = [0; ENUMERATE_MAX];
+    for (i, slot) in out.iter_mut().enumerate().take(n) {
+        let left = n - i;
+        let k = r % left;
+        r /= left;
+        *slot = pool[k];
+        pool.copy_within(k + 1..left, k);
+    }
+    out
+}
+
+/// For every ordering index of `x` (at most `ENUMERATE_MAX` values), whether
+/// that shuffle's active rank sum is below `observed`, computed the direct
+/// way.
+fn score_orderings(x: &[f64], a: usize, observed: u64, outcomes: &mut Vec<bool>) {
+    let n = x.len();
+    let orderings: usize = (1..=n).product();
+    let mut shuffled = [0.0f64; ENUMERATE_MAX];
+    let mut d = Vec::with_capacity(ENUMERATE_MAX);
+    outcomes.clear();
+    for r in 0..orderings {
+        let order = ordering(r, n);
+        for (s, &i) in shuffled.iter_mut().zip(&order[..n]) {
+            *s = x[i];
+        }
+        d.clear();
+        d.extend(shuffled[..n].windows(2).map(|w| rel_diff_at(w[0], w[1])));
+        outcomes.push(active_rank_sum(&d, a) < observed);
+    }
 }
 
 /// Number of `perm_count` permutations whose active rank sum is below
@@ -105,6 +162,7 @@ fn count_below<F: Fn(u32, u32) -> f64>(
     match a {
         1 => run::<1, F>(v, a, perm_count, observed, rng, active, rel),
         2 => run::<2, F>(v, a, perm_count, observed, rng, active, rel),
+        10 => run::<10, F>(v, a, perm_count, observed, rng, active, rel),
         _ => run::<0, F>(v, a, perm_count, observed, rng, active, rel),
     }
 }
@@ -152,10 +210,17 @@ fn permutation_below<const A: usize, F: Fn(u32, u32) -> f64>(
     if let Some(answer) = decided(sum, max_step * remaining, observed) {
         return answer;
     }
-    // Adds the reference difference ending at buffer position `t` and
-    // returns the answer once it is known.
-    let mut step = |v: &[u32], t: usize| -> Option<bool> {
-        let d = rel(v[t], v[t - 1]);
+    // The value at the latest position drawn so far (the later end of the
+    // next reference difference), kept in a register.
+    let mut later = v[a];
+    // Draws position `t` as the element `t + i` (a Fisher–Yates swap, with
+    // the drawn value kept rather than reloaded), adds the reference
+    // difference it starts, and returns the answer once it is known.
+    let mut step = |v: &mut [u32], t: usize, i: usize| -> Option<bool> {
+        v.swap(t, t + i);
+        let earlier = v[t];
+        let d = rel(earlier, later);
+        later = earlier;
         sum += if sorted {
             (a - active.partition_point(|&k| k <= d)) as u64
         } else {
@@ -169,27 +234,24 @@ fn permutation_below<const A: usize, F: Fn(u32, u32) -> f64>(
     let mut t = a + 1;
     while t + 2 < n {
         let (i, j) = rng.below_pair(n - t, n - t - 1);
-        v.swap(t, t + i);
-        if let Some(answer) = step(v, t) {
+        if let Some(answer) = step(v, t, i) {
             return answer;
         }
-        v.swap(t + 1, t + 1 + j);
-        if let Some(answer) = step(v, t + 1) {
+        if let Some(answer) = step(v, t + 1, j) {
             return answer;
         }
         t += 2;
     }
     if t + 1 < n {
         let i = rng.below(n - t);
-        v.swap(t, t + i);
-        if let Some(answer) = step(v, t) {
+        if let Some(answer) = step(v, t, i) {
             return answer;
         }
         t += 1;
     }
     // The last reference difference: with nothing remaining, one of the
     // two tests of `decided` holds.
-    step(v, t).expect("a complete permutation is decided")
+    step(v, t, 0).expect("a complete permutation is decided")
 }
 
 /// Whether `sum` plus at most `room` more is known to be below `observed`.
@@ -336,6 +398,63 @@ mod tests {
             }
         }
         assert!(decided.iter().all(|&k| k > 2_000), "{decided:?}");
+    }
+
+    #[test]
+    fn orderings_are_a_bijection() {
+        for n in 1..=ENUMERATE_MAX {
+            let count: usize = (1..=n).product();
+            let mut seen: Vec<Vec<usize>> =
+                (0..count).map(|r| ordering(r, n)[..n].to_vec()).collect();
+            for o in &seen {
+                let mut sorted = o.clone();
+                sorted.sort_unstable();
+                assert_eq!(
+                    sorted,
+                    (0..n).collect::<Vec<_>>(),
+                    "a permutation of 0..{n}"
+                );
+            }
+            seen.sort();
+            seen.dedup();
+            assert_eq!(
+                seen.len(),
+                count,
+                "all {count} orderings of {n} are distinct"
+            );
+        }
+    }
+
+    #[test]
+    fn tiny_windows_score_every_ordering_like_the_definition() {
+        // 5 values, A = 1: the share of orderings that count, computed by
+        // brute force, is what a large number of permutations estimates.
+        let x = [3.0, 0.0, 2.5, 2.5, 7.0];
+        let mut d = Vec::new();
+        rel_diff(&x, &mut d);
+        let observed = active_rank_sum(&d, 1);
+        let mut outcomes = Vec::new();
+        score_orderings(&x, 1, observed, &mut outcomes);
+        let counted = outcomes.iter().filter(|&&o| o).count();
+        // Brute force over all 5^5 index tuples that are permutations.
+        let mut brute = 0;
+        for code in 0..5usize.pow(5) {
+            let idx: Vec<usize> = (0..5).map(|k| code / 5usize.pow(k) % 5).collect();
+            let mut seen = idx.clone();
+            seen.sort_unstable();
+            seen.dedup();
+            if seen.len() == 5 {
+                let shuffled: Vec<f64> = idx.iter().map(|&i| x[i]).collect();
+                rel_diff(&shuffled, &mut d);
+                brute += usize::from(active_rank_sum(&d, 1) < observed);
+            }
+        }
+        assert_eq!(counted, brute);
+        let exact = counted as f64 / 120.0;
+        let mut rng = PermutationRng::new(8, 8, Method::Diff);
+        let p = diff(&x, 4, 1, 100_000, &mut rng, &mut Scratch::default()).unwrap();
+        assert!((p - exact).abs() < 0.01, "{p} vs {exact}");
+        assert!(exact > 0.1 && exact < 0.9, "{exact}");
     }
 
     #[test]
