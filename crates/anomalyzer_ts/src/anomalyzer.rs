@@ -358,6 +358,27 @@ mod tests {
         assert!(matches!(err, Error::InconsistentState { .. }), "{err}");
     }
 
+    /// Issue 5: an idle detector costs at most 64 bytes plus 8 per window
+    /// value when the configuration is shared (scratch space is per thread,
+    /// not per detector).
+    #[test]
+    fn idle_detector_is_64_bytes_plus_8_per_value() {
+        let shared = Arc::new(conf());
+        let capacity = shared.window_capacity();
+        let mut d = Anomalyzer::with_shared_conf(Arc::clone(&shared), &[1.0; 3]).unwrap();
+        for i in 0..100 {
+            d.push(f64::from(i)).unwrap();
+        }
+        let inline = std::mem::size_of::<Anomalyzer>();
+        assert_eq!(d.window.heap_bytes(), 8 * capacity);
+        assert!(inline <= 64, "{inline} bytes inline");
+        assert!(inline + d.window.heap_bytes() <= 64 + 8 * capacity);
+        assert!(
+            Arc::ptr_eq(d.shared_conf(), &shared),
+            "the conf is not copied"
+        );
+    }
+
     #[test]
     fn delay_returns_zero_until_full() {
         let c = conf().to_builder().delay(true).build().unwrap();

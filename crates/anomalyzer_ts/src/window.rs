@@ -31,6 +31,12 @@ impl Window {
         self.len
     }
 
+    /// Bytes this window holds on the heap: its buffer, nothing else.
+    #[cfg(test)]
+    pub(crate) fn heap_bytes(&self) -> usize {
+        std::mem::size_of_val(&*self.buf)
+    }
+
     /// Appends `x`, dropping the oldest value when full.
     pub(crate) fn push(&mut self, x: f64) {
         let cap = self.buf.len();
