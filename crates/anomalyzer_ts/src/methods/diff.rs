@@ -29,6 +29,9 @@
 //!   than the permutations drawn: we score each ordering once, then a
 //!   permutation is a uniform index among the `n!` orderings (decoded by the
 //!   factorial number system, a bijection), i.e. one 32-bit draw.
+//!
+//! Active sizes up to 16 each get their own compiled copy of the loop, so
+//! the count against the active differences is straight-line code.
 
 use crate::permutation::PermutationRng;
 use crate::scratch::Scratch;
@@ -135,8 +138,7 @@ fn score_orderings(x: &[f64], a: usize, observed: u64, outcomes: &mut Vec<bool>)
 
 /// Number of `perm_count` permutations whose active rank sum is below
 /// `observed`; `rel(e, l)` is the relative difference from window value `e`
-/// to the later value `l`. Small active sizes get their own copies, where
-/// the per-difference count is unrolled.
+/// to the later value `l`.
 fn count_below<F: Fn(u32, u32) -> f64>(
     v: &mut [u32],
     a: usize,
@@ -159,18 +161,25 @@ fn count_below<F: Fn(u32, u32) -> f64>(
             .map(|_| usize::from(permutation_below::<A, F>(v, a, observed, rng, active, rel)))
             .sum()
     }
-    match a {
-        1 => run::<1, F>(v, a, perm_count, observed, rng, active, rel),
-        2 => run::<2, F>(v, a, perm_count, observed, rng, active, rel),
-        10 => run::<10, F>(v, a, perm_count, observed, rng, active, rel),
-        _ => run::<0, F>(v, a, perm_count, observed, rng, active, rel),
+    // One copy per active size up to `LINEAR_ACTIVE`, where every count
+    // over the active differences is unrolled; a generic one above.
+    macro_rules! by_active_size {
+        ($($k:literal)*) => {
+            match a {
+                $($k => run::<$k, F>(v, a, perm_count, observed, rng, active, rel),)*
+                _ => run::<0, F>(v, a, perm_count, observed, rng, active, rel),
+            }
+        };
     }
+    by_active_size!(1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16)
 }
 
 /// Draws one permutation of `v` (lazily, backwards) and tells whether its
 /// active rank sum is below `observed`. `A` is the active size when known
 /// at compile time, else 0; `active` is scratch space.
 #[inline(always)]
+// The last `step!` updates `later` for a step that never comes.
+#[allow(unused_assignments)]
 fn permutation_below<const A: usize, F: Fn(u32, u32) -> f64>(
     v: &mut [u32],
     a: usize,
@@ -214,44 +223,45 @@ fn permutation_below<const A: usize, F: Fn(u32, u32) -> f64>(
     // next reference difference), kept in a register.
     let mut later = v[a];
     // Draws position `t` as the element `t + i` (a Fisher–Yates swap, with
-    // the drawn value kept rather than reloaded), adds the reference
-    // difference it starts, and returns the answer once it is known.
-    let mut step = |v: &mut [u32], t: usize, i: usize| -> Option<bool> {
-        v.swap(t, t + i);
-        let earlier = v[t];
-        let d = rel(earlier, later);
-        later = earlier;
-        sum += if sorted {
-            (a - active.partition_point(|&k| k <= d)) as u64
-        } else {
-            count_above(active, d)
-        };
-        remaining -= 1;
-        decided(sum, max_step * remaining, observed)
-    };
+    // the drawn value kept in a register), adds the reference difference it
+    // starts, and returns from the function once the answer is known. A
+    // macro rather than a closure: called from three places, a closure is
+    // not inlined and its state then lives in memory.
+    macro_rules! step {
+        ($t:expr, $i:expr) => {{
+            let t = $t;
+            v.swap(t, t + $i);
+            let earlier = v[t];
+            let d = rel(earlier, later);
+            later = earlier;
+            sum += if sorted {
+                (a - active.partition_point(|&k| k <= d)) as u64
+            } else {
+                count_above(active, d)
+            };
+            remaining -= 1;
+            if let Some(answer) = decided(sum, max_step * remaining, observed) {
+                return answer;
+            }
+        }};
+    }
     // Positions a + 1 .. n − 1 are drawn, two per 64-bit output; the last
-    // position takes the one value left.
+    // position takes the one value left, and with nothing remaining after
+    // it, one of the two tests of `decided` holds.
     let mut t = a + 1;
     while t + 2 < n {
         let (i, j) = rng.below_pair(n - t, n - t - 1);
-        if let Some(answer) = step(v, t, i) {
-            return answer;
-        }
-        if let Some(answer) = step(v, t + 1, j) {
-            return answer;
-        }
+        step!(t, i);
+        step!(t + 1, j);
         t += 2;
     }
     if t + 1 < n {
         let i = rng.below(n - t);
-        if let Some(answer) = step(v, t, i) {
-            return answer;
-        }
+        step!(t, i);
         t += 1;
     }
-    // The last reference difference: with nothing remaining, one of the
-    // two tests of `decided` holds.
-    step(v, t, 0).expect("a complete permutation is decided")
+    step!(t, 0);
+    unreachable!("a complete permutation is decided")
 }
 
 /// Whether `sum` plus at most `room` more is known to be below `observed`.
@@ -363,24 +373,20 @@ mod tests {
                 let (mut r2, mut v2) = (rng.clone(), v.clone());
                 let want = full_permutation_below(&x, &mut v1, a, observed, &mut r1);
                 let mut scratch = Vec::new();
-                let got_table = match a {
-                    1 => permutation_below::<1, _>(
-                        &mut v2,
-                        a,
-                        observed,
-                        &mut r2,
-                        &mut scratch,
-                        &by_table,
-                    ),
-                    _ => permutation_below::<0, _>(
-                        &mut v2,
-                        a,
-                        observed,
-                        &mut r2,
-                        &mut scratch,
-                        &by_table,
-                    ),
-                };
+                // The unrolled copy for this size (as `count_below` picks it).
+                macro_rules! unrolled {
+                    ($($k:literal)*) => {
+                        match a {
+                            $($k => permutation_below::<$k, _>(
+                                &mut v2, a, observed, &mut r2, &mut scratch, &by_table,
+                            ),)*
+                            _ => permutation_below::<0, _>(
+                                &mut v2, a, observed, &mut r2, &mut scratch, &by_table,
+                            ),
+                        }
+                    };
+                }
+                let got_table = unrolled!(1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16);
                 let got_division = permutation_below::<0, _>(
                     &mut v.clone(),
                     a,
