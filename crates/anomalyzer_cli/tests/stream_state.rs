@@ -231,3 +231,68 @@ fn inspect_modifies_nothing_and_reports_a_torn_tail() {
     assert_eq!(missing.status.code(), Some(2));
     assert!(!dir.path().join("nothing-here").exists());
 }
+
+#[test]
+fn interval_acknowledges_after_the_interval_while_input_is_idle() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = bin()
+        .args(["stream", "--sync", "interval:50", "--state"])
+        .arg(dir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    for (i, v) in ["5", "6", "7"].iter().enumerate() {
+        writeln!(stdin, "{v}").unwrap();
+        stdin.flush().unwrap();
+        // stdin stays open: the acknowledgement comes from the timer.
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        assert_eq!(parse_ack(line.trim_end()).0, i as u64 + 1);
+    }
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn mid_log_corruption_is_refused_unless_salvage_is_asked_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = stream(dir.path(), DETECTOR_FLAGS, &lines(&values(3, 6)));
+    assert!(out.status.success());
+    let wal = dir.path().join("anomalyzer.wal");
+    let mut bytes = std::fs::read(&wal).unwrap();
+    bytes[16 + 32 + 30] ^= 0x10; // the value of the second record
+    std::fs::write(&wal, &bytes).unwrap();
+
+    let out = stream(dir.path(), &[], "1\n");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("corrupt") && err.contains("salvage"), "{err}");
+    assert!(out.stdout.is_empty());
+    let inspect_out = inspect(dir.path());
+    assert_eq!(
+        inspect_out.status.code(),
+        Some(1),
+        "inspect reports the damage too"
+    );
+
+    let out = stream(dir.path(), &["--recovery", "salvage"], "1\n");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("skipped 32 damaged bytes (1 pushes lost)"),
+        "{err}"
+    );
+    assert_eq!(
+        parse_ack(&stdout_lines(&out)[0]).0,
+        7,
+        "LSNs keep their numbering"
+    );
+    assert_eq!(inspect_json(dir.path())["last_lsn"], 7);
+}
