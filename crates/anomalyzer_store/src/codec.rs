@@ -91,6 +91,30 @@ fn u64_at(b: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(a)
 }
 
+/// Why a file header was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum HeaderError {
+    /// The header's own CRC32C does not match.
+    Checksum { stored: u32, computed: u32 },
+    /// Bad magic, unknown version, or a field out of range.
+    Invalid(String),
+}
+
+impl HeaderError {
+    /// The crate error for the file at `path` (headers start at offset 0).
+    pub(crate) fn into_error(self, path: &std::path::Path) -> crate::Error {
+        match self {
+            HeaderError::Checksum { stored, computed } => crate::Error::ChecksumMismatch {
+                path: path.to_owned(),
+                offset: 0,
+                stored,
+                computed,
+            },
+            HeaderError::Invalid(reason) => crate::Error::format(path, reason),
+        }
+    }
+}
+
 /// The log file's header.
 pub(crate) fn encode_wal_header() -> [u8; WAL_HEADER_LEN] {
     let mut h = [0u8; WAL_HEADER_LEN];
@@ -102,22 +126,22 @@ pub(crate) fn encode_wal_header() -> [u8; WAL_HEADER_LEN] {
 }
 
 /// Checks a log header; the error says what is wrong.
-pub(crate) fn check_wal_header(h: &[u8; WAL_HEADER_LEN]) -> Result<(), String> {
+pub(crate) fn check_wal_header(h: &[u8; WAL_HEADER_LEN]) -> Result<(), HeaderError> {
     if h[..8] != WAL_MAGIC {
-        return Err("bad magic: not an anomalyzer write-ahead log".into());
-    }
-    let crc = crc32c::crc32c(&h[..12]);
-    if crc != u32_at(h, 12) {
-        return Err(format!(
-            "header checksum mismatch (stored {:#010x}, computed {crc:#010x})",
-            u32_at(h, 12)
+        return Err(HeaderError::Invalid(
+            "bad magic: not an anomalyzer write-ahead log".into(),
         ));
+    }
+    let computed = crc32c::crc32c(&h[..12]);
+    let stored = u32_at(h, 12);
+    if computed != stored {
+        return Err(HeaderError::Checksum { stored, computed });
     }
     let version = u32_at(h, 8);
     if version != FORMAT_VERSION {
-        return Err(format!(
+        return Err(HeaderError::Invalid(format!(
             "format version {version}; this build reads version {FORMAT_VERSION}"
-        ));
+        )));
     }
     Ok(())
 }
@@ -252,30 +276,36 @@ pub(crate) fn encode_snapshot(
 }
 
 /// Checks and parses a snapshot header.
-pub(crate) fn decode_snapshot_header(h: &[u8; SNAP_HEADER_LEN]) -> Result<SnapshotHeader, String> {
+pub(crate) fn decode_snapshot_header(
+    h: &[u8; SNAP_HEADER_LEN],
+) -> Result<SnapshotHeader, HeaderError> {
     if h[..8] != SNAP_MAGIC {
-        return Err("bad magic: not an anomalyzer snapshot".into());
-    }
-    let crc = crc32c::crc32c(&h[..44]);
-    if crc != u32_at(h, 44) {
-        return Err(format!(
-            "header checksum mismatch (stored {:#010x}, computed {crc:#010x})",
-            u32_at(h, 44)
+        return Err(HeaderError::Invalid(
+            "bad magic: not an anomalyzer snapshot".into(),
         ));
+    }
+    let computed = crc32c::crc32c(&h[..44]);
+    let stored = u32_at(h, 44);
+    if computed != stored {
+        return Err(HeaderError::Checksum { stored, computed });
     }
     let version = u32_at(h, 8);
     if version != FORMAT_VERSION {
-        return Err(format!(
+        return Err(HeaderError::Invalid(format!(
             "format version {version}; this build reads version {FORMAT_VERSION}"
-        ));
+        )));
     }
     let conf_len = u32_at(h, 12);
     if conf_len > MAX_CONF_LEN {
-        return Err(format!("configuration of {conf_len} bytes"));
+        return Err(HeaderError::Invalid(format!(
+            "configuration of {conf_len} bytes"
+        )));
     }
     let (lsn, push_count) = (u64_at(h, 24), u64_at(h, 32));
     if lsn > MAX_LSN || push_count > MAX_LSN {
-        return Err(format!("lsn {lsn} or push count {push_count} out of range"));
+        return Err(HeaderError::Invalid(format!(
+            "lsn {lsn} or push count {push_count} out of range"
+        )));
     }
     Ok(SnapshotHeader {
         conf_len,
@@ -309,10 +339,20 @@ mod tests {
         v2[8] = 2;
         let crc = crc32c::crc32c(&v2[..12]);
         v2[12..].copy_from_slice(&crc.to_le_bytes());
-        assert!(check_wal_header(&v2).unwrap_err().contains("version 2"));
+        assert!(
+            matches!(check_wal_header(&v2), Err(HeaderError::Invalid(r)) if r.contains("version 2"))
+        );
         let mut bad = h;
         bad[0] ^= 1;
-        assert!(check_wal_header(&bad).unwrap_err().contains("magic"));
+        assert!(
+            matches!(check_wal_header(&bad), Err(HeaderError::Invalid(r)) if r.contains("magic"))
+        );
+        let mut crc = h;
+        crc[13] ^= 1;
+        assert!(matches!(
+            check_wal_header(&crc),
+            Err(HeaderError::Checksum { .. })
+        ));
     }
 
     #[test]

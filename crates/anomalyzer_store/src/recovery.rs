@@ -273,7 +273,7 @@ pub(crate) fn recover(
         out.report = report;
         return Ok(Some(out));
     }
-    codec::check_wal_header(&header).map_err(|reason| Error::format(&paths.wal, reason))?;
+    codec::check_wal_header(&header).map_err(|e| e.into_error(&paths.wal))?;
 
     let mut r = LogReader::new(&mut *src, WAL_HEADER_LEN as u64);
     // LSN of the previous record read from the file, applied or not.

@@ -6,8 +6,9 @@
 //! leaves either the old snapshot or the new one, never a mix.
 //!
 //! Reading streams the file: the header (with its own CRC) is checked before
-//! anything is allocated, and the window can never exceed the configuration's
-//! `A + R` values.
+//! anything is allocated, the whole-file CRC before the configuration is
+//! trusted, and the window can never exceed the configuration's `A + R`
+//! values.
 
 use std::io::{self, Read};
 use std::path::Path;
@@ -85,32 +86,26 @@ pub(crate) fn read(storage: &dyn Storage, path: &Path) -> Result<Option<Snapshot
     let r: &mut dyn Read = &mut r;
     let mut h = [0u8; SNAP_HEADER_LEN];
     read_exact(r, &mut h, path, "header")?;
-    let header = codec::decode_snapshot_header(&h).map_err(|reason| Error::format(path, reason))?;
+    let header = codec::decode_snapshot_header(&h).map_err(|e| e.into_error(path))?;
     let mut crc = crc32c::crc32c(&h);
 
     let mut conf_bytes = vec![0u8; header.conf_len as usize];
     read_exact(r, &mut conf_bytes, path, "configuration")?;
     crc = crc32c::crc32c_append(crc, &conf_bytes);
-    if codec::fingerprint(&conf_bytes) != header.fingerprint {
-        return Err(Error::format(
-            path,
-            "configuration does not match its fingerprint",
-        ));
-    }
-    let conf: AnomalyzerConf = serde_json::from_slice(&conf_bytes)
-        .map_err(|e| Error::format(path, format!("stored configuration is invalid: {e}")))?;
+    // The header's own CRC vouches for these lengths; the whole-file CRC
+    // is checked before the configuration is trusted, so any damage past
+    // the header is reported as a checksum mismatch.
     let window_len = header.window_len as usize;
-    if window_len > conf.window_capacity() || header.window_len as u64 > header.push_count {
+    if window_len > anomalyzer_ts::MAX_WINDOW || u64::from(header.window_len) > header.push_count {
         return Err(Error::format(
             path,
             format!(
-                "window of {window_len} values (capacity {}, push count {})",
-                conf.window_capacity(),
+                "window of {window_len} values for a push count of {}",
                 header.push_count
             ),
         ));
     }
-    let mut window = Vec::with_capacity(window_len);
+    let mut window = Vec::with_capacity(window_len.min(4096));
     let mut chunk = [0u8; 8 * 512];
     let mut left = window_len;
     while left > 0 {
@@ -141,6 +136,23 @@ pub(crate) fn read(storage: &dyn Storage, path: &Path) -> Result<Option<Snapshot
         Ok(0) => {}
         Ok(_) => return Err(Error::format(path, "bytes after the checksum")),
         Err(e) => return Err(Error::io("read", path, e)),
+    }
+    if codec::fingerprint(&conf_bytes) != header.fingerprint {
+        return Err(Error::format(
+            path,
+            "configuration does not match its fingerprint",
+        ));
+    }
+    let conf: AnomalyzerConf = serde_json::from_slice(&conf_bytes)
+        .map_err(|e| Error::format(path, format!("stored configuration is invalid: {e}")))?;
+    if window_len > conf.window_capacity() {
+        return Err(Error::format(
+            path,
+            format!(
+                "window of {window_len} values, more than the configuration's {}",
+                conf.window_capacity()
+            ),
+        ));
     }
     if let Some(bad) = window.iter().find(|v| !v.is_finite()) {
         return Err(Error::format(

@@ -69,12 +69,16 @@ fn every_bit_flip_of_a_small_snapshot_is_refused() {
     drop(d);
     sim.power_loss(PowerLoss::DropUnsynced);
     let snap = sim.read(&sim_file(SNAPSHOT_FILE)).unwrap();
+    let mut checksum = 0;
     for bit in 0..snap.len() * 8 {
         let mut bad = snap.clone();
         bad[bit / 8] ^= 1 << (bit % 8);
         sim.write_durable(&sim_file(SNAPSHOT_FILE), &bad);
         let err = open_sim(&sim, Some(conf.clone()), StoreOptions::default()).unwrap_err();
         assert!(err.is_corruption(), "bit {bit}: {err}");
+        if matches!(err, Error::ChecksumMismatch { .. }) {
+            checksum += 1;
+        }
         assert!(
             anomalyzer_store::inspect_in(&sim, &sim_dir()).is_err(),
             "bit {bit}"
@@ -83,5 +87,10 @@ fn every_bit_flip_of_a_small_snapshot_is_refused() {
     sim.write_durable(&sim_file(SNAPSHOT_FILE), &snap);
     let mut d = open_sim(&sim, Some(conf.clone()), StoreOptions::default()).unwrap();
     assert_same_state(&mut d, &conf, &values, "intact snapshot");
-    println!("snapshot bit flips: {} cases, all refused", snap.len() * 8);
+    // Every flip but those in the 8-byte magic is a checksum mismatch.
+    assert_eq!(checksum, snap.len() * 8 - 64);
+    println!(
+        "snapshot bit flips: {} cases, all refused ({checksum} as checksum mismatches)",
+        snap.len() * 8
+    );
 }
