@@ -72,9 +72,23 @@ pub(crate) fn diff(
     v.extend(0..n as u32);
     let active = &mut scratch.diffs;
     let orderings: usize = (1..=n.min(ENUMERATE_MAX)).product();
-    let significant = if n <= ENUMERATE_MAX && orderings <= perm_count {
+    let enumerate = n <= ENUMERATE_MAX && orderings <= perm_count;
+    if !enumerate && n > MATRIX_MAX {
+        let rel = |e: u32, l: u32| rel_diff_at(x[e as usize], x[l as usize]);
+        let significant = count_below(v, a, perm_count, observed, rng, active, &rel);
+        return Some(significant as f64 / perm_count as f64);
+    }
+    let table = &mut scratch.pair_diffs;
+    table.clear();
+    table.resize(n * n, 0.0);
+    for (row, &earlier) in table.chunks_exact_mut(n).zip(x) {
+        for (slot, &later) in row.iter_mut().zip(x) {
+            *slot = rel_diff_at(earlier, later);
+        }
+    }
+    let significant = if enumerate {
         let outcomes = &mut scratch.outcomes;
-        score_orderings(x, a, observed, outcomes);
+        score_orderings(table, n, a, observed, outcomes);
         let mut significant = 0usize;
         // Two permutations per 64-bit output.
         for _ in 0..perm_count / 2 {
@@ -85,54 +99,75 @@ pub(crate) fn diff(
             significant += usize::from(outcomes[rng.below(orderings)]);
         }
         significant
-    } else if n <= MATRIX_MAX {
-        let table = &mut scratch.pair_diffs;
-        table.clear();
-        table.extend(
-            x.iter()
-                .flat_map(|&earlier| x.iter().map(move |&later| rel_diff_at(earlier, later))),
-        );
-        let rel = |e: u32, l: u32| table[e as usize * n + l as usize];
-        count_below(v, a, perm_count, observed, rng, active, &rel)
     } else {
-        let rel = |e: u32, l: u32| rel_diff_at(x[e as usize], x[l as usize]);
+        let rel = |e: u32, l: u32| table[e as usize * n + l as usize];
         count_below(v, a, perm_count, observed, rng, active, &rel)
     };
     Some(significant as f64 / perm_count as f64)
 }
 
-/// The ordering of `x.len() ≤ ENUMERATE_MAX` positions with index `r` in
-/// `0..n!` (factorial number system: a bijection).
-fn ordering(mut r: usize, n: usize) -> [usize; ENUMERATE_MAX] {
-    let mut pool = [0, 1, 2, 3, 4];
-    let mut out = [0; ENUMERATE_MAX];
-    for (i, slot) in out.iter_mut().enumerate().take(n) {
-        let left = n - i;
-        let k = r % left;
-        r /= left;
-        *slot = pool[k];
-        pool.copy_within(k + 1..left, k);
+/// All orderings of `N` positions, indexed by the factorial number system
+/// (a bijection from `0..N!`), built at compile time.
+const fn ordering_table<const N: usize, const F: usize>() -> [[u8; N]; F] {
+    let mut out = [[0u8; N]; F];
+    let mut r = 0;
+    while r < F {
+        let mut pool = [0u8; N];
+        let mut i = 0;
+        while i < N {
+            pool[i] = i as u8;
+            i += 1;
+        }
+        let mut rest = r;
+        let mut i = 0;
+        while i < N {
+            let left = N - i;
+            let k = rest % left;
+            rest /= left;
+            out[r][i] = pool[k];
+            let mut j = k;
+            while j + 1 < left {
+                pool[j] = pool[j + 1];
+                j += 1;
+            }
+            i += 1;
+        }
+        r += 1;
     }
     out
 }
 
-/// For every ordering index of `x` (at most `ENUMERATE_MAX` values), whether
-/// that shuffle's active rank sum is below `observed`, computed the direct
-/// way.
-fn score_orderings(x: &[f64], a: usize, observed: u64, outcomes: &mut Vec<bool>) {
-    let n = x.len();
-    let orderings: usize = (1..=n).product();
-    let mut shuffled = [0.0f64; ENUMERATE_MAX];
-    let mut d = Vec::with_capacity(ENUMERATE_MAX);
-    outcomes.clear();
-    for r in 0..orderings {
-        let order = ordering(r, n);
-        for (s, &i) in shuffled.iter_mut().zip(&order[..n]) {
-            *s = x[i];
-        }
-        d.clear();
-        d.extend(shuffled[..n].windows(2).map(|w| rel_diff_at(w[0], w[1])));
-        outcomes.push(active_rank_sum(&d, a) < observed);
+static ORDERINGS_2: [[u8; 2]; 2] = ordering_table::<2, 2>();
+static ORDERINGS_3: [[u8; 3]; 6] = ordering_table::<3, 6>();
+static ORDERINGS_4: [[u8; 4]; 24] = ordering_table::<4, 24>();
+static ORDERINGS_5: [[u8; 5]; 120] = ordering_table::<5, 120>();
+
+/// For every ordering index of a window of `2 ≤ n ≤ ENUMERATE_MAX` values
+/// (`table`: their pair differences), whether that shuffle's active rank
+/// sum is below `observed`, computed the direct way.
+fn score_orderings(table: &[f64], n: usize, a: usize, observed: u64, outcomes: &mut Vec<bool>) {
+    fn score<const N: usize>(
+        orderings: &[[u8; N]],
+        table: &[f64],
+        a: usize,
+        observed: u64,
+        outcomes: &mut Vec<bool>,
+    ) {
+        let mut d = [0.0f64; ENUMERATE_MAX];
+        outcomes.clear();
+        outcomes.extend(orderings.iter().map(|o| {
+            for (slot, pair) in d.iter_mut().zip(o.windows(2)) {
+                *slot = table[usize::from(pair[0]) * N + usize::from(pair[1])];
+            }
+            active_rank_sum(&d[..N - 1], a) < observed
+        }));
+    }
+    match n {
+        2 => score(&ORDERINGS_2, table, a, observed, outcomes),
+        3 => score(&ORDERINGS_3, table, a, observed, outcomes),
+        4 => score(&ORDERINGS_4, table, a, observed, outcomes),
+        5 => score(&ORDERINGS_5, table, a, observed, outcomes),
+        _ => unreachable!("enumeration is for 2..={ENUMERATE_MAX} values"),
     }
 }
 
@@ -412,27 +447,27 @@ mod tests {
 
     #[test]
     fn orderings_are_a_bijection() {
-        for n in 1..=ENUMERATE_MAX {
-            let count: usize = (1..=n).product();
-            let mut seen: Vec<Vec<usize>> =
-                (0..count).map(|r| ordering(r, n)[..n].to_vec()).collect();
+        fn check<const N: usize>(table: &[[u8; N]]) {
+            let count: usize = (1..=N).product();
+            assert_eq!(table.len(), count);
+            let mut seen: Vec<[u8; N]> = table.to_vec();
             for o in &seen {
-                let mut sorted = o.clone();
+                let mut sorted = *o;
                 sorted.sort_unstable();
-                assert_eq!(
-                    sorted,
-                    (0..n).collect::<Vec<_>>(),
-                    "a permutation of 0..{n}"
-                );
+                assert!(sorted.iter().enumerate().all(|(i, &p)| usize::from(p) == i));
             }
-            seen.sort();
+            seen.sort_unstable();
             seen.dedup();
             assert_eq!(
                 seen.len(),
                 count,
-                "all {count} orderings of {n} are distinct"
+                "all {count} orderings of {N} are distinct"
             );
         }
+        check(&ORDERINGS_2);
+        check(&ORDERINGS_3);
+        check(&ORDERINGS_4);
+        check(&ORDERINGS_5);
     }
 
     #[test]
@@ -444,7 +479,11 @@ mod tests {
         rel_diff(&x, &mut d);
         let observed = active_rank_sum(&d, 1);
         let mut outcomes = Vec::new();
-        score_orderings(&x, 1, observed, &mut outcomes);
+        let table: Vec<f64> = x
+            .iter()
+            .flat_map(|&e| x.iter().map(move |&l| rel_diff_at(e, l)))
+            .collect();
+        score_orderings(&table, 5, 1, observed, &mut outcomes);
         let counted = outcomes.iter().filter(|&&o| o).count();
         // Brute force over all 5^5 index tuples that are permutations.
         let mut brute = 0;
