@@ -106,10 +106,13 @@ pub(crate) fn ks(
 /// Whether each sorted active grid position lies within its bounds.
 #[inline]
 fn positions_inside(sorted: &[u32], bounds: &[(u32, u32)]) -> bool {
+    // No short circuit: for few positions, branch-free is faster.
     sorted
         .iter()
         .zip(bounds)
-        .all(|(&g, &(lo, hi))| lo <= g && g <= hi)
+        .fold(true, |inside, (&g, &(lo, hi))| {
+            inside & (lo <= g) & (g <= hi)
+        })
 }
 
 /// Position bounds as value-rank ranges `[first, end)`: grid positions only
@@ -169,6 +172,11 @@ fn fill_shares(out: &mut Vec<f64>, m: usize) {
 /// Sorts a short slice (the active grid positions); falls back to the
 /// library sort for long ones.
 fn insertion_sort(v: &mut [u32]) {
+    if let [x, y] = v {
+        // The common A = 2, without a branch.
+        (*x, *y) = ((*x).min(*y), (*x).max(*y));
+        return;
+    }
     if v.len() > 32 {
         v.sort_unstable();
         return;
@@ -363,8 +371,22 @@ impl Shares<'_> {
         // Non-decreasing in c (see the module doc).
         let signed = |c: usize| self.active[c] - self.reference[t - c];
         let len = c_max + 1 - c_min;
-        let lo = c_min + partition_point(len, |i| signed(c_min + i) <= -observed);
-        let hi_end = c_min + partition_point(len, |i| signed(c_min + i) < observed);
+        let (lo, hi_end) = if len <= 16 {
+            // Both predicates hold on a prefix, so counting where they hold
+            // finds its end, without a branch to mispredict.
+            (c_min..=c_max).fold((c_min, c_min), |(lo, hi_end), c| {
+                let g = signed(c);
+                (
+                    lo + usize::from(g <= -observed),
+                    hi_end + usize::from(g < observed),
+                )
+            })
+        } else {
+            (
+                c_min + partition_point(len, |i| signed(c_min + i) <= -observed),
+                c_min + partition_point(len, |i| signed(c_min + i) < observed),
+            )
+        };
         (lo < hi_end).then(|| (lo, hi_end - 1))
     }
 }
