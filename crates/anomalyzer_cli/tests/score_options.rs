@@ -177,7 +177,7 @@ fn threshold_adds_an_anomaly_column_and_a_summary() {
         "ranges are named by timestamp: {summary}"
     );
     assert!(
-        summary.contains("(lines 32-"),
+        summary.contains("(line 32)") || summary.contains("(lines 32-"),
         "and by input line: {summary}"
     );
 
