@@ -137,14 +137,15 @@ fn to_rank_bounds(
 /// lies within `rank_bounds[k]`, for every k.
 #[inline]
 fn ranks_inside(mut set: u64, rank_bounds: &[(u32, u32)]) -> bool {
+    // No early return: a mispredicted exit costs more than the few checks
+    // it would skip.
+    let mut inside = true;
     for &(first, end) in rank_bounds {
         let s = set.trailing_zeros();
-        if s < first || s >= end {
-            return false;
-        }
-        set &= set - 1;
+        inside &= (first <= s) & (s < end);
+        set &= set.wrapping_sub(1);
     }
-    true
+    inside
 }
 
 /// The first `i` in `0..len` for which `pred` is false (`pred` must be true
