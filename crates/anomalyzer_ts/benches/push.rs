@@ -3,7 +3,7 @@
 //! case.
 //!
 //! Run: `cargo bench -p anomalyzer_ts --bench push`. CI runs every benchmark
-//! once in test mode (`cargo bench --workspace --all-features -- --test`)
+//! once in test mode (`cargo bench --workspace --all-features --bench '*' -- --test`)
 //! so they never rot. Results and the machine are in BENCHMARKS.md.
 //!
 //! The data are seeded. Unless a group says otherwise the magnitude gate is
