@@ -19,7 +19,8 @@ pub(crate) fn fence(x: &[f64], active_size: usize, upper: f64, lower: Option<f64
         }
     };
     let c = d.clamp(0.0, 1.0);
-    Some((10f64.powf(c) - 1.0) / 9.0)
+    // libm's pow, not the platform's: the same bits on every machine.
+    Some((libm::pow(10.0, c) - 1.0) / 9.0)
 }
 
 #[cfg(test)]
