@@ -127,13 +127,25 @@ pub(crate) fn encode_wal_header() -> [u8; WAL_HEADER_LEN] {
 
 /// Checks a log header; the error says what is wrong.
 pub(crate) fn check_wal_header(h: &[u8; WAL_HEADER_LEN]) -> Result<(), HeaderError> {
-    if h[..8] != WAL_MAGIC {
-        return Err(HeaderError::Invalid(
-            "bad magic: not an anomalyzer write-ahead log".into(),
-        ));
+    check_header_start(h, &WAL_MAGIC, 12, "write-ahead log")
+}
+
+/// The checks every header starts with, in this order: the magic, the
+/// CRC32C of the first `crc_at` bytes (stored at `crc_at`), then the format
+/// version at offset 8 (only trusted once the checksum holds).
+fn check_header_start(
+    h: &[u8],
+    magic: &[u8; 8],
+    crc_at: usize,
+    what: &str,
+) -> Result<(), HeaderError> {
+    if h[..8] != magic[..] {
+        return Err(HeaderError::Invalid(format!(
+            "bad magic: not an anomalyzer {what}"
+        )));
     }
-    let computed = crc32c::crc32c(&h[..12]);
-    let stored = u32_at(h, 12);
+    let computed = crc32c::crc32c(&h[..crc_at]);
+    let stored = u32_at(h, crc_at);
     if computed != stored {
         return Err(HeaderError::Checksum { stored, computed });
     }
@@ -279,22 +291,7 @@ pub(crate) fn encode_snapshot(
 pub(crate) fn decode_snapshot_header(
     h: &[u8; SNAP_HEADER_LEN],
 ) -> Result<SnapshotHeader, HeaderError> {
-    if h[..8] != SNAP_MAGIC {
-        return Err(HeaderError::Invalid(
-            "bad magic: not an anomalyzer snapshot".into(),
-        ));
-    }
-    let computed = crc32c::crc32c(&h[..44]);
-    let stored = u32_at(h, 44);
-    if computed != stored {
-        return Err(HeaderError::Checksum { stored, computed });
-    }
-    let version = u32_at(h, 8);
-    if version != FORMAT_VERSION {
-        return Err(HeaderError::Invalid(format!(
-            "format version {version}; this build reads version {FORMAT_VERSION}"
-        )));
-    }
+    check_header_start(h, &SNAP_MAGIC, 44, "snapshot")?;
     let conf_len = u32_at(h, 12);
     if conf_len > MAX_CONF_LEN {
         return Err(HeaderError::Invalid(format!(
