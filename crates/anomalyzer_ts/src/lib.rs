@@ -9,9 +9,14 @@
 //!
 //! - **Bounded**: the detector keeps only the last `A + R` values, so memory
 //!   and per-push cost never grow with history.
-//! - **Reproducible**: permutations come from xoshiro256++ generators seeded
-//!   by `(seed, push count, test)`; the same stream always gives
-//!   bit-identical probabilities, also after a crash and recovery.
+//! - **Reproducible**: permutations come from xoshiro256++ generators (the
+//!   `rand_xoshiro` crate: a fixed, fast algorithm) seeded by
+//!   `(seed, push count, test)`; the same stream always gives bit-identical
+//!   probabilities on every run and machine (`pow` comes from the portable
+//!   `libm` crate), also after a crash and recovery.
+//! - **Fast**: no allocation per push, no O(n²) ranking; a push costs
+//!   0.45 µs with the default configuration (the Go library: 191 µs). See
+//!   the workspace's BENCHMARKS.md.
 //! - **Explained**: [`Anomalyzer::explain`] returns each test's probability
 //!   and weight from the same draw as the score.
 //!
