@@ -40,6 +40,9 @@ pub struct DetectorArgs {
     /// Seed of the permutations (same seed and input, same scores)
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
+    /// Compute highrank/lowrank exactly instead of by permutations (small windows)
+    #[arg(long)]
+    pub exact_ranks: bool,
     /// TOML file with the same fields (methods, active_size, ...); flags override it
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -80,6 +83,9 @@ impl DetectorArgs {
         }
         if let Some(v) = self.seed {
             b.seed = v;
+        }
+        if self.exact_ranks {
+            b.exact_ranks = true;
         }
         b
     }

@@ -452,5 +452,6 @@ pub fn conf_differences(a: &AnomalyzerConf, b: &AnomalyzerConf) -> Vec<&'static 
     );
     check("delay", a.delay != b.delay);
     check("seed", a.seed != b.seed);
+    check("exact_ranks", a.exact_ranks != b.exact_ranks);
     fields
 }

@@ -136,12 +136,26 @@ fn single_test(c: &mut Criterion) {
     }
 }
 
+/// highrank and lowrank with `exact_ranks` (no permutations), at the window
+/// sizes of the four configurations: the cost of the exact mode.
+fn exact_ranks(c: &mut Criterion) {
+    for (a, ns) in [(1, 4), (2, 59), (10, 2)] {
+        let id = BenchmarkId::new("highrank+lowrank", format!("A{a}_NS{ns}"));
+        let conf = conf(&[Method::HighRank, Method::LowRank], a, ns, 0.0)
+            .to_builder()
+            .exact_ranks(true)
+            .build()
+            .expect("small enough for exact ranks");
+        bench_push(c, "exact_ranks", id, conf, SD_UNGATED);
+    }
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default()
         .warm_up_time(std::time::Duration::from_millis(500))
         .measurement_time(std::time::Duration::from_secs(2))
         .sample_size(50);
-    targets = push_ungated, push_gated, single_test
+    targets = push_ungated, push_gated, single_test, exact_ranks
 }
 criterion_main!(benches);

@@ -48,6 +48,7 @@ pub struct AnomalyzerConf {
     lower_bound: Option<f64>,
     delay: bool,
     seed: u64,
+    exact_ranks: bool,
 }
 
 impl AnomalyzerConf {
@@ -116,6 +117,11 @@ impl AnomalyzerConf {
     pub fn seed(&self) -> u64 {
         self.seed
     }
+    /// highrank/lowrank computed exactly instead of by permutations.
+    #[must_use]
+    pub fn exact_ranks(&self) -> bool {
+        self.exact_ranks
+    }
 
     /// A builder holding this configuration, to derive a changed copy.
     pub fn to_builder(&self) -> AnomalyzerConfBuilder {
@@ -129,6 +135,7 @@ impl AnomalyzerConf {
             lower_bound: self.lower_bound,
             delay: self.delay,
             seed: self.seed,
+            exact_ranks: self.exact_ranks,
         }
     }
 }
@@ -166,6 +173,20 @@ pub struct AnomalyzerConfBuilder {
     pub delay: bool,
     /// Seed of the permutation generator; default [`DEFAULT_SEED`].
     pub seed: u64,
+    /// Default false. When true, highrank and lowrank count the exact null
+    /// distribution of the active rank sum instead of drawing `perm_count`
+    /// permutations: no Monte-Carlo noise, no dependence on the seed. Costs
+    /// about `A² · n²` additions per push and test (`n = A + R`), so it
+    /// needs `A · n ≤` [`EXACT_RANKS_MAX_WORK`]. Left out of the serde form
+    /// when false, so configurations stored before it existed read the same.
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "is_false"))]
+    pub exact_ranks: bool,
+}
+
+#[cfg(feature = "serde")]
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 impl Default for AnomalyzerConfBuilder {
@@ -180,6 +201,7 @@ impl Default for AnomalyzerConfBuilder {
             lower_bound: None,
             delay: false,
             seed: DEFAULT_SEED,
+            exact_ranks: false,
         }
     }
 }
@@ -233,6 +255,11 @@ impl AnomalyzerConfBuilder {
     /// Sets the seed.
     pub fn seed(mut self, seed: u64) -> Self {
         self.seed = seed;
+        self
+    }
+    /// Sets exact highrank/lowrank.
+    pub fn exact_ranks(mut self, exact: bool) -> Self {
+        self.exact_ranks = exact;
         self
     }
 
@@ -297,6 +324,16 @@ impl AnomalyzerConfBuilder {
             self.lower_bound,
             methods.contains(&Method::Fence),
         )?;
+        let window = active_size * (self.n_seasons + 1);
+        if self.exact_ranks && active_size * window > EXACT_RANKS_MAX_WORK {
+            return Err(Error::conf(
+                "exact_ranks",
+                format!(
+                    "needs active_size × window ≤ {EXACT_RANKS_MAX_WORK}, got {active_size} × {window}; \
+                     use permutations (perm_count) for windows this large"
+                ),
+            ));
+        }
         Ok(AnomalyzerConf {
             methods,
             active_size,
@@ -307,6 +344,7 @@ impl AnomalyzerConfBuilder {
             lower_bound: self.lower_bound,
             delay: self.delay,
             seed: self.seed,
+            exact_ranks: self.exact_ranks,
         })
     }
 }
@@ -315,6 +353,10 @@ impl AnomalyzerConfBuilder {
 pub const MAX_WINDOW: usize = 1 << 24;
 /// Largest permutation count accepted (counts stay exact in `f64`).
 pub const MAX_PERM_COUNT: usize = 1 << 24;
+/// Largest `active_size × window` for `exact_ranks`: bounds its cost per
+/// push (about `(A·n)²` additions, ≤ 16.8 M) and keeps its counts, at most
+/// `C(n, A)`, below 2¹²⁸.
+pub const EXACT_RANKS_MAX_WORK: usize = 4096;
 
 fn parse_methods(names: &[String]) -> Result<Vec<Method>> {
     if names.is_empty() {
@@ -552,6 +594,17 @@ mod tests {
         let back: AnomalyzerConf =
             serde_json::from_str(&serde_json::to_string(&c).unwrap()).unwrap();
         assert_eq!(back, c);
+        assert!(
+            !serde_json::to_string(&c).unwrap().contains("exact_ranks"),
+            "omitted when off"
+        );
+        let exact = c.to_builder().exact_ranks(true).build().unwrap();
+        let text = serde_json::to_string(&exact).unwrap();
+        assert!(text.contains(r#""exact_ranks":true"#), "{text}");
+        assert_eq!(
+            serde_json::from_str::<AnomalyzerConf>(&text).unwrap(),
+            exact
+        );
         let err = serde_json::from_str::<AnomalyzerConf>(r#"{"active_size":0}"#).unwrap_err();
         assert!(err.to_string().contains("active_size"), "{err}");
         let err = serde_json::from_str::<AnomalyzerConf>(r#"{"active_size":1,"sensitivty":0.2}"#)

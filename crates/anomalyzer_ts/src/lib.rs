@@ -69,7 +69,7 @@ struct ReadmeDoctests;
 pub use anomalyzer::Anomalyzer;
 pub use conf::{
     AnomalyzerConf, AnomalyzerConfBuilder, DEFAULT_METHODS, DEFAULT_N_SEASONS, DEFAULT_PERM_COUNT,
-    DEFAULT_SEED, DEFAULT_SENSITIVITY, MAX_PERM_COUNT, MAX_WINDOW,
+    DEFAULT_SEED, DEFAULT_SENSITIVITY, EXACT_RANKS_MAX_WORK, MAX_PERM_COUNT, MAX_WINDOW,
 };
 pub use error::{Error, Result};
 pub use explanation::{Explanation, Gate, TestScore};

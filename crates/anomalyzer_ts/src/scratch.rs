@@ -16,6 +16,10 @@ pub(crate) struct Scratch {
     pub(crate) diffs: Vec<f64>,
     /// Ranks of the window (rank tests).
     pub(crate) ranks: Vec<u32>,
+    /// Exact rank tests: subset-sum counts, `(A + 1)` rows of sums.
+    pub(crate) rank_ways_64: Vec<u64>,
+    /// The same, where the counts need 128 bits.
+    pub(crate) rank_ways_128: Vec<u128>,
     /// Positions sorted by value; diff: the window positions it shuffles.
     pub(crate) order: Vec<u32>,
     /// diff: relative difference of every ordered pair of window values.

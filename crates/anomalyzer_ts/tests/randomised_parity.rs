@@ -197,3 +197,38 @@ fn randomised_parity_holds_with_older_history_in_front() {
     assert!(checked >= 35, "too few entries checked: {checked}");
     assert!(failures.is_empty(), "{failures:#?}");
 }
+
+#[test]
+fn exact_ranks_match_go_means() {
+    // Go's mean over 200 × 500 permutations estimates the exact share.
+    let mut checked = 0;
+    for case in cases() {
+        let conf = conf_of(&case["conf"], 0)
+            .to_builder()
+            .exact_ranks(true)
+            .build()
+            .expect("the parity windows are small");
+        let name = case["name"].as_str().expect("name");
+        let e = Anomalyzer::new(conf, &input(&case))
+            .expect("finite")
+            .explain();
+        for m in [Method::HighRank, Method::LowRank] {
+            let (Some(go), Some(t)) = (case["stats"].get(m.name()), e.get(m)) else {
+                continue;
+            };
+            if stat(go, "n") == 0.0 {
+                assert_eq!(t.probability, None, "{name}/{m}");
+                continue;
+            }
+            let p = t.probability.expect("applicable like Go");
+            let tol = (4.0 * stat(go, "se_mean")).max(0.002);
+            assert!(
+                (p - stat(go, "mean")).abs() <= tol,
+                "{name}/{m}: exact {p} vs Go {go}"
+            );
+            checked += 1;
+        }
+    }
+    println!("exact ranks: {checked} Go means checked");
+    assert!(checked >= 10, "{checked}");
+}

@@ -9,6 +9,7 @@ mod fence;
 mod ks;
 mod magnitude;
 mod rank;
+mod rank_exact;
 
 pub(crate) use cdf::cdf;
 pub(crate) use diff::diff;
@@ -18,6 +19,7 @@ pub(crate) use ks::ks;
 pub(crate) use ks::ks_statistic;
 pub(crate) use magnitude::magnitude;
 pub(crate) use rank::{rank, RankSide};
+pub(crate) use rank_exact::rank_exact;
 
 use crate::permutation::PermutationRng;
 use crate::scratch::Scratch;
@@ -38,6 +40,8 @@ pub(crate) fn run(
         Method::Magnitude => magnitude(x, r, a),
         Method::Fence => fence(x, a, conf.upper_bound()?, conf.lower_bound()),
         Method::Cdf => cdf(x, r, a, &mut scratch.diffs),
+        Method::HighRank if conf.exact_ranks() => rank_exact(x, r, a, RankSide::High, scratch),
+        Method::LowRank if conf.exact_ranks() => rank_exact(x, r, a, RankSide::Low, scratch),
         Method::HighRank => rank(x, r, a, p, RankSide::High, &mut rng(), scratch),
         Method::LowRank => rank(x, r, a, p, RankSide::Low, &mut rng(), scratch),
         Method::Diff => diff(x, r, a, p, &mut rng(), scratch),
