@@ -393,3 +393,39 @@ fn floats_round_trip() {
     assert_eq!(values, [0.1, 1e-300, 123_456_789.123_456_79, -2500.0]);
     assert_eq!(rows[3][0], "123456789.12345679");
 }
+
+#[test]
+fn exact_ranks_flag_reaches_the_detector_and_ignores_the_seed() {
+    let sb = Sandbox::new();
+    let values = series();
+    let args = |seed: &'static str| {
+        [
+            "score",
+            "--explain",
+            "--methods",
+            "highrank,lowrank",
+            "--exact-ranks",
+            "--seed",
+            seed,
+        ]
+    };
+    let rows = sb.run(&args("1"), &csv_of(&values)).rows();
+    let want = library(
+        AnomalyzerConf::builder()
+            .methods([Method::HighRank, Method::LowRank])
+            .active_size(1)
+            .exact_ranks(true),
+        &values,
+    );
+    assert_eq!(rows[0][rows[0].len() - 2..], ["highrank", "lowrank"]);
+    for (row, e) in rows[1..].iter().zip(&want) {
+        let n = row.len();
+        assert_eq!(row[n - 2], field(e.tests[0].probability), "{row:?}");
+        assert_eq!(row[n - 1], field(e.tests[1].probability), "{row:?}");
+    }
+    assert_eq!(
+        sb.run(&args("99"), &csv_of(&values)).rows(),
+        rows,
+        "exact probabilities do not depend on the seed"
+    );
+}
