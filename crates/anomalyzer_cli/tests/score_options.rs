@@ -16,6 +16,22 @@ fn library(b: AnomalyzerConfBuilder, values: &[f64]) -> Vec<anomalyzer_ts::Expla
         .collect()
 }
 
+/// Detector flags for all seven tests, seed 7 (used with and without --explain).
+const ALL_SEVEN_SEED_7: [&str; 12] = [
+    "--methods",
+    "ks,magnitude,diff,highrank,lowrank,cdf,fence",
+    "--active-size",
+    "2",
+    "--n-seasons",
+    "3",
+    "--perm-count",
+    "64",
+    "--upper-bound",
+    "40",
+    "--seed",
+    "7",
+];
+
 fn field(p: Option<f64>) -> String {
     p.map(|p| p.to_string()).unwrap_or_default()
 }
@@ -34,22 +50,7 @@ fn explain_columns_equal_the_library_for_the_same_seed() {
         Method::Fence,
     ];
     let run = sb.run(
-        &[
-            "score",
-            "--explain",
-            "--methods",
-            "ks,magnitude,diff,highrank,lowrank,cdf,fence",
-            "--active-size",
-            "2",
-            "--n-seasons",
-            "3",
-            "--perm-count",
-            "64",
-            "--upper-bound",
-            "40",
-            "--seed",
-            "7",
-        ],
+        &[&["score", "--explain"][..], &ALL_SEVEN_SEED_7[..]].concat(),
         &csv_of(&values),
     );
     let rows = run.rows();
@@ -96,21 +97,7 @@ fn explain_columns_equal_the_library_for_the_same_seed() {
     // Without --explain (the detector's plain `push`), the same scores.
     let plain = sb
         .run(
-            &[
-                "score",
-                "--methods",
-                "ks,magnitude,diff,highrank,lowrank,cdf,fence",
-                "--active-size",
-                "2",
-                "--n-seasons",
-                "3",
-                "--perm-count",
-                "64",
-                "--upper-bound",
-                "40",
-                "--seed",
-                "7",
-            ],
+            &[&["score"][..], &ALL_SEVEN_SEED_7[..]].concat(),
             &csv_of(&values),
         )
         .rows();

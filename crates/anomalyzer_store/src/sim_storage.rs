@@ -135,6 +135,32 @@ impl Sim {
 }
 
 impl SimStorage {
+    /// Opens `path`, creating it if absent; `truncate` empties an existing file.
+    fn open_file(&self, path: &Path, truncate: bool) -> io::Result<Box<dyn StorageFile>> {
+        let mut s = self.lock();
+        s.op()?;
+        s.parent_exists(path)?;
+        let inode = match s.names.get(path) {
+            Some(&id) => {
+                if truncate {
+                    if let Some(i) = s.inodes.get_mut(&id) {
+                        i.data.clear();
+                    }
+                }
+                id
+            }
+            None => {
+                let id = s.new_inode();
+                s.names.insert(path.to_owned(), id);
+                id
+            }
+        };
+        Ok(Box::new(SimFile {
+            sim: self.clone(),
+            inode,
+        }))
+    }
+
     /// An empty file system.
     #[must_use]
     pub fn new() -> Self {
@@ -390,44 +416,11 @@ impl Storage for SimStorage {
     }
 
     fn open_append(&self, path: &Path) -> io::Result<Box<dyn StorageFile>> {
-        let mut s = self.lock();
-        s.op()?;
-        s.parent_exists(path)?;
-        let inode = match s.names.get(path) {
-            Some(&id) => id,
-            None => {
-                let id = s.new_inode();
-                s.names.insert(path.to_owned(), id);
-                id
-            }
-        };
-        Ok(Box::new(SimFile {
-            sim: self.clone(),
-            inode,
-        }))
+        self.open_file(path, false)
     }
 
     fn create(&self, path: &Path) -> io::Result<Box<dyn StorageFile>> {
-        let mut s = self.lock();
-        s.op()?;
-        s.parent_exists(path)?;
-        let inode = match s.names.get(path) {
-            Some(&id) => {
-                if let Some(i) = s.inodes.get_mut(&id) {
-                    i.data.clear();
-                }
-                id
-            }
-            None => {
-                let id = s.new_inode();
-                s.names.insert(path.to_owned(), id);
-                id
-            }
-        };
-        Ok(Box::new(SimFile {
-            sim: self.clone(),
-            inode,
-        }))
+        self.open_file(path, true)
     }
 
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
