@@ -103,6 +103,12 @@ pub enum Error {
         /// The configuration the caller gave.
         given: Box<AnomalyzerConf>,
     },
+    /// The state directory does not exist (`inspect` never creates it).
+    #[error("{} does not exist", path.display())]
+    MissingDirectory {
+        /// The path given.
+        path: PathBuf,
+    },
     /// Opening a directory that holds no state without giving a configuration.
     #[error("{} holds no detector state and no configuration was given", path.display())]
     NoState {
@@ -117,6 +123,35 @@ pub enum Error {
         /// The failure that poisoned it.
         cause: String,
     },
+    /// A file of the state directory is a symbolic link, a directory, a
+    /// FIFO or another non-regular file: it is never followed or opened.
+    #[error("{} is {what}, not a regular file: the store never follows a link or opens a special file in its directory; remove it or put the real file there", path.display())]
+    NotRegularFile {
+        /// The file.
+        path: PathBuf,
+        /// What is there (`"a symbolic link"`, `"a directory"`, ...).
+        what: &'static str,
+    },
+    /// The log is not the one the snapshot expects: missing, emptied, of
+    /// another generation, or ending before the snapshot's LSN. Refused
+    /// unless [`RecoveryMode::Salvage`](crate::RecoveryMode::Salvage), which
+    /// carries on from the snapshot.
+    #[error("{}: {problem}; refusing to open: acknowledged pushes may be missing (salvage mode carries on from the snapshot and reports what it could not recover)", path.display())]
+    LogMismatch {
+        /// The log file.
+        path: PathBuf,
+        /// What is wrong, e.g. `missing, but the snapshot expects records after LSN 1200`.
+        problem: String,
+    },
+    /// A file that belongs to another state directory (its directory id
+    /// differs). Refused in every recovery mode.
+    #[error("{} belongs to another state directory: {problem}", path.display())]
+    ForeignFile {
+        /// The file.
+        path: PathBuf,
+        /// The ids found.
+        problem: String,
+    },
     /// A value the detector refuses (NaN or infinite); nothing was logged.
     #[error(transparent)]
     InvalidValue(#[from] anomalyzer_ts::Error),
@@ -127,6 +162,12 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {
+        if let Some(not_regular) = crate::storage::NotRegularFile::of(&source) {
+            return Error::NotRegularFile {
+                path: path.into(),
+                what: not_regular.what,
+            };
+        }
         Error::Io {
             op,
             path: path.into(),
@@ -142,7 +183,8 @@ impl Error {
     }
 
     /// True for errors that say the bytes on disk are damaged (checksum,
-    /// torn tail in absolute mode, mid-log corruption, bad format).
+    /// torn tail in absolute mode, mid-log corruption, bad format, the
+    /// wrong log, a file of another directory).
     #[must_use]
     pub fn is_corruption(&self) -> bool {
         matches!(
@@ -151,6 +193,8 @@ impl Error {
                 | Error::ChecksumMismatch { .. }
                 | Error::CorruptLog { .. }
                 | Error::BadFormat { .. }
+                | Error::LogMismatch { .. }
+                | Error::ForeignFile { .. }
         )
     }
 }

@@ -10,7 +10,11 @@
 //!   error unless [`RecoveryMode::Salvage`] is chosen.
 //! - Values are validated, logged, then applied: memory never holds what
 //!   the log does not. A failed fsync poisons the writer.
-//! - One writer per directory (an OS lock on `DIR/LOCK`).
+//! - One writer per directory (an OS lock on `DIR/LOCK`). No file of the
+//!   directory is reached through a symbolic link.
+//! - Every header carries the directory's random id, and the snapshot names
+//!   the log generation it expects: a missing, emptied, older or foreign
+//!   log is refused instead of silently starting over.
 //! - [`SyncPolicy`] trades fsyncs for throughput, each with its loss
 //!   window documented.
 //!
@@ -36,12 +40,14 @@
 #![warn(missing_docs)]
 
 pub mod codec;
+mod conf_differences;
 mod durable;
 mod error;
 mod lock;
 mod manager;
 mod options;
 mod paths;
+mod record;
 mod recovery;
 mod sim_storage;
 mod snapshot;
@@ -50,14 +56,18 @@ mod storage;
 mod sync_policy;
 mod wal;
 
-pub use codec::{conf_fingerprint, FORMAT_VERSION};
+pub use codec::{conf_fingerprint, FORMAT_VERSION, OLDEST_READABLE_VERSION};
+pub use conf_differences::conf_differences;
 pub use durable::DurableAnomalyzer;
 pub use error::{Error, Result};
-pub use manager::{conf_differences, PersistenceManager};
+pub use manager::PersistenceManager;
 pub use options::{OnConfMismatch, StoreOptions, DEFAULT_SNAPSHOT_INTERVAL};
-pub use paths::{LOCK_FILE, SNAPSHOT_FILE, SNAPSHOT_TMP_FILE, WAL_FILE};
-pub use recovery::{RecoveryMode, RecoveryReport};
-pub use sim_storage::{FaultKind, PowerLoss, SimStorage};
+pub use paths::{LOCK_FILE, SNAPSHOT_FILE, SNAPSHOT_TMP_FILE, WAL_FILE, WAL_TMP_FILE};
+pub use record::{decode_record, encode_record, Record};
+pub use recovery::{FileSalvage, RecoveryMode, RecoveryReport};
+pub use sim_storage::{FaultKind, PowerLoss, SimSpecial, SimStorage};
 pub use status::{inspect, inspect_in, StoreStatus};
-pub use storage::{DirLock, FsStorage, LockFailure, Storage, StorageFile};
+pub use storage::{
+    AcquiredLock, DirLock, FsStorage, LockFailure, NotRegularFile, Storage, StorageFile,
+};
 pub use sync_policy::SyncPolicy;

@@ -7,12 +7,14 @@ use std::sync::Arc;
 
 use anomalyzer_ts::{Anomalyzer, AnomalyzerConf};
 
+use crate::codec::DirectoryId;
 use crate::paths::Paths;
-use crate::recovery::{self, Recovered};
+use crate::recovery::{self, LogState, Recovered};
+use crate::snapshot::{self, SnapshotMeta};
 use crate::storage::{DirLock, FsStorage, Storage};
 use crate::wal::{WalFailure, WalWriter};
 use crate::{
-    lock, snapshot, Error, OnConfMismatch, RecoveryReport, Result, StoreOptions, SyncPolicy,
+    conf_differences, lock, Error, OnConfMismatch, RecoveryReport, Result, StoreOptions, SyncPolicy,
 };
 
 /// The durable state of one detector: a write-ahead log of every push and a
@@ -47,6 +49,7 @@ use crate::{
 pub struct PersistenceManager {
     storage: Arc<dyn Storage>,
     paths: Paths,
+    dir_id: DirectoryId,
     conf: Arc<AnomalyzerConf>,
     wal: WalWriter,
     window: VecDeque<f64>,
@@ -55,9 +58,129 @@ pub struct PersistenceManager {
     options: StoreOptions,
     report: RecoveryReport,
     compaction_error: Option<String>,
+    compaction_failures: u64,
     poisoned: Option<String>,
     // Declared last: released after everything else is dropped.
-    _lock: Box<dyn DirLock>,
+    lock: Box<dyn DirLock>,
+}
+
+/// A failed switch to the next log generation; `poison` when what the
+/// device holds is no longer known (a failed fsync).
+struct SwitchFailure {
+    error: Error,
+    poison: bool,
+}
+
+/// The state a snapshot is written from.
+struct SnapshotState<'a> {
+    dir_id: &'a DirectoryId,
+    conf: &'a AnomalyzerConf,
+    push_count: u64,
+    window: &'a VecDeque<f64>,
+    lsn: u64,
+}
+
+/// Compaction: writes a snapshot of `state` that expects log generation
+/// `next_gen` (starting after `state.lsn`), then puts that log in place.
+///
+/// Order: sync the old log (so, as the snapshot's predecessor, it reaches
+/// the snapshot's LSN even after a power cut); write the next log as
+/// `anomalyzer.wal.tmp` and fsync it; write the snapshot atomically; rename
+/// the next log over `anomalyzer.wal`; fsync the directory. A crash before
+/// the snapshot's rename leaves the old pair; after it, the new snapshot
+/// with its predecessor log, which recovery accepts; after the log's
+/// rename, the new pair.
+fn switch_generation(
+    s: &dyn Storage,
+    paths: &Paths,
+    state: &SnapshotState<'_>,
+    old: Option<&mut WalWriter>,
+    next_gen: u64,
+    policy: SyncPolicy,
+) -> std::result::Result<WalWriter, SwitchFailure> {
+    let keep = |error| SwitchFailure {
+        error,
+        poison: false,
+    };
+    if let Some(old) = old {
+        if old.has_unsynced() {
+            old.sync().map_err(|f| match f {
+                WalFailure::Sync(e) | WalFailure::Append(e) | WalFailure::Rollback(e) => {
+                    SwitchFailure {
+                        error: Error::io("fsync", &old.path, e),
+                        poison: true,
+                    }
+                }
+            })?;
+        }
+    }
+    let tmp = &paths.wal_tmp;
+    let mut next =
+        WalWriter::create_staged(s, tmp.clone(), state.dir_id, next_gen, state.lsn, policy)
+            .map_err(|(op, e)| {
+                let error = Error::io(op, tmp, e);
+                if !matches!(error, Error::NotRegularFile { .. }) {
+                    let _ = s.remove_file(tmp);
+                }
+                keep(error)
+            })?;
+    let meta = SnapshotMeta {
+        dir_id: Some(*state.dir_id),
+        log_generation: next_gen,
+        log_base_lsn: state.lsn,
+        lsn: state.lsn,
+    };
+    let (a, b) = state.window.as_slices();
+    let mut values = Vec::with_capacity(state.window.len());
+    values.extend_from_slice(a);
+    values.extend_from_slice(b);
+    let bytes = snapshot::encode(&meta, state.dir_id, state.conf, state.push_count, &values);
+    if let Err(error) = snapshot::write(s, paths, &bytes) {
+        let _ = s.remove_file(tmp);
+        // After a failed directory fsync the rename's fate is unknown.
+        let poison = matches!(&error, Error::Io { op, .. } if op.starts_with("fsync"));
+        return Err(SwitchFailure { error, poison });
+    }
+    if let Err(e) = s.rename(tmp, &paths.wal) {
+        // The old log stays in place, and the new snapshot accepts it as
+        // its predecessor: appending to it is still safe.
+        let _ = s.remove_file(tmp);
+        return Err(keep(Error::io("rename the next log into", &paths.wal, e)));
+    }
+    s.sync_dir(&paths.dir).map_err(|e| SwitchFailure {
+        error: Error::io("fsync directory", &paths.dir, e),
+        poison: true,
+    })?;
+    next.path = paths.wal.clone();
+    next.snapshot_made_durable();
+    Ok(next)
+}
+
+/// What [`PersistenceManager::open_in`] created, so a refused open can
+/// remove exactly that.
+struct Created {
+    dirs: Vec<PathBuf>,
+    lock_file: bool,
+}
+
+impl Created {
+    /// Removes what this open created (never anything else): in a directory
+    /// it created, the files it wrote; the lock file it created; the
+    /// directories, deepest first, if empty. Best effort: the open already
+    /// failed, and its error is what the caller needs to see.
+    fn undo(&self, s: &dyn Storage, paths: &Paths) {
+        if !self.dirs.is_empty() {
+            for f in [&paths.snap, &paths.snap_tmp, &paths.wal, &paths.wal_tmp] {
+                let _ = s.remove_file(f);
+            }
+        }
+        if self.lock_file || !self.dirs.is_empty() {
+            let _ = s.remove_file(&paths.lock);
+        }
+        for d in &self.dirs {
+            let _ = s.remove_dir(d);
+        }
+    }
 }
 
 impl PersistenceManager {
@@ -92,47 +215,107 @@ impl PersistenceManager {
         options: StoreOptions,
     ) -> Result<Self> {
         let paths = Paths::new(dir);
-        storage
-            .create_dir_all(dir)
-            .map_err(|e| Error::io("create directory", dir, e))?;
-        let lock = lock::acquire(&*storage, &paths.lock)?;
-        let found = recovery::recover(&*storage, &paths, options.recovery)?;
         let s = &*storage;
+        let mut created = Created {
+            dirs: Vec::new(),
+            lock_file: false,
+        };
+        for a in dir.ancestors().filter(|a| !a.as_os_str().is_empty()) {
+            if s.is_dir(a).map_err(|e| Error::io("stat", a, e))? {
+                break;
+            }
+            created.dirs.push(a.to_owned());
+        }
+        if let Err(e) = s.create_dir_all(dir) {
+            created.undo(s, &paths);
+            return Err(Error::io("create directory", dir, e));
+        }
+        let acquired = match lock::acquire(s, &paths.lock) {
+            Ok(a) => a,
+            Err(e) => {
+                created.undo(s, &paths);
+                return Err(e);
+            }
+        };
+        created.lock_file = acquired.created;
+        let mut lock = Some(acquired.lock);
+        let result = Self::open_locked(
+            Arc::clone(&storage),
+            paths.clone(),
+            conf,
+            options,
+            &mut lock,
+        );
+        if result.is_err() {
+            // Still holding the lock: nobody else can be using what goes.
+            created.undo(s, &paths);
+            drop(lock);
+        }
+        result
+    }
+
+    fn open_locked(
+        storage: Arc<dyn Storage>,
+        paths: Paths,
+        conf: Option<AnomalyzerConf>,
+        options: StoreOptions,
+        lock: &mut Option<Box<dyn DirLock>>,
+    ) -> Result<Self> {
+        let s = &*storage;
+        // Staging files are never read; one that is a link or a special
+        // file is refused here rather than removed or written through.
+        for tmp in [&paths.snap_tmp, &paths.wal_tmp] {
+            s.len(tmp).map_err(|e| Error::io("stat", tmp, e))?;
+        }
+        let found = recovery::recover(s, &paths, options.recovery, false)?;
         let Some(found) = found else {
             let conf = conf.ok_or_else(|| Error::NoState {
-                path: dir.to_owned(),
+                path: paths.dir.clone(),
             })?;
+            let dir_id = s
+                .new_directory_id()
+                .map_err(|e| Error::io("draw a directory id for", &paths.dir, e))?;
             // Snapshot (with the configuration) first, its entry synced,
             // then the log: a log without a snapshot is damage.
-            snapshot::write(s, &paths, &conf, 0, 0, &[])?;
-            let wal = WalWriter::create(s, paths.wal.clone(), 0, options.sync)
-                .map_err(|e| Error::io("create", &paths.wal, e))?;
-            s.sync_dir(dir)
-                .map_err(|e| Error::io("fsync directory", dir, e))?;
-            let capacity = conf.window_capacity();
-            return Ok(PersistenceManager {
+            let window = VecDeque::with_capacity(conf.window_capacity());
+            let state = SnapshotState {
+                dir_id: &dir_id,
+                conf: &conf,
+                push_count: 0,
+                window: &window,
+                lsn: 0,
+            };
+            let wal =
+                switch_generation(s, &paths, &state, None, 1, options.sync).map_err(|f| f.error)?;
+            return Ok(Self::assemble(
                 storage,
                 paths,
-                conf: Arc::new(conf),
+                dir_id,
+                conf,
                 wal,
-                window: VecDeque::with_capacity(capacity),
-                push_count: 0,
-                snapshot_lsn: 0,
+                window,
+                0,
+                0,
                 options,
-                report: RecoveryReport::default(),
-                compaction_error: None,
-                poisoned: None,
-                _lock: lock,
-            });
+                RecoveryReport {
+                    format_version: crate::FORMAT_VERSION,
+                    directory_id: Some(crate::codec::id_hex(&dir_id)),
+                    wal_generation: 1,
+                    ..RecoveryReport::default()
+                },
+                lock,
+            ));
         };
         let Recovered {
+            snapshot_version,
+            meta,
             conf: stored,
             push_count,
             mut window,
-            wal_valid_len,
-            report,
+            log,
+            mut must_compact,
+            mut report,
         } = found;
-        let mut must_compact = report.salvaged_bytes > 0;
         let conf = match conf {
             Some(given) if given != stored => match options.on_conf_mismatch {
                 OnConfMismatch::Refuse => {
@@ -152,48 +335,145 @@ impl PersistenceManager {
             },
             _ => stored,
         };
+        // A version-1 directory gets its id now; the compaction below
+        // converts it (see docs/format.md).
+        let dir_id = match meta.dir_id {
+            Some(id) => id,
+            None => s
+                .new_directory_id()
+                .map_err(|e| Error::io("draw a directory id for", &paths.dir, e))?,
+        };
         let last_lsn = report.last_lsn;
-        let wal = match wal_valid_len {
-            Some(valid) => WalWriter::open(
-                s,
-                paths.wal.clone(),
-                valid,
-                report.wal_bytes,
-                last_lsn,
-                options.sync,
-            )
-            .map_err(|e| Error::io("truncate the torn tail of", &paths.wal, e))?,
+        let wal = match log {
+            LogState::Usable {
+                identity,
+                valid_len,
+                file_len,
+            } => Some(
+                WalWriter::open(
+                    s,
+                    paths.wal.clone(),
+                    identity.generation,
+                    valid_len,
+                    file_len,
+                    last_lsn,
+                    options.sync,
+                )
+                .map_err(|(op, e)| Error::io(op, &paths.wal, e))?,
+            ),
+            // The log the snapshot expects was never created: create it.
+            LogState::Missing if snapshot_version == 2 => {
+                let state = SnapshotState {
+                    dir_id: &dir_id,
+                    conf: &conf,
+                    push_count,
+                    window: &window,
+                    lsn: meta.lsn,
+                };
+                let mut w = WalWriter::create_staged(
+                    s,
+                    paths.wal_tmp.clone(),
+                    state.dir_id,
+                    meta.log_generation,
+                    meta.log_base_lsn,
+                    options.sync,
+                )
+                .map_err(|(op, e)| Error::io(op, &paths.wal_tmp, e))?;
+                s.rename(&paths.wal_tmp, &paths.wal)
+                    .map_err(|e| Error::io("rename the new log into", &paths.wal, e))?;
+                s.sync_dir(&paths.dir)
+                    .map_err(|e| Error::io("fsync directory", &paths.dir, e))?;
+                w.path = paths.wal.clone();
+                Some(w)
+            }
+            LogState::Missing | LogState::Replace => None,
+        };
+        // Staging files left by a crash mid-compaction are never read.
+        for tmp in [&paths.snap_tmp, &paths.wal_tmp] {
+            if s.len(tmp).map_err(|e| Error::io("stat", tmp, e))?.is_some() {
+                s.remove_file(tmp)
+                    .map_err(|e| Error::io("remove", tmp, e))?;
+            }
+        }
+        let mut snapshot_lsn = meta.lsn;
+        let wal = match wal {
+            Some(w) => w,
             None => {
-                let wal = WalWriter::create(s, paths.wal.clone(), last_lsn, options.sync)
-                    .map_err(|e| Error::io("create", &paths.wal, e))?;
-                s.sync_dir(dir)
-                    .map_err(|e| Error::io("fsync directory", dir, e))?;
-                wal
+                snapshot_lsn = last_lsn;
+                // No usable log: write the snapshot and a new log now.
+                let next_gen = if snapshot_version == 1 {
+                    1
+                } else {
+                    meta.log_generation.max(report.wal_generation) + 1
+                };
+                let state = SnapshotState {
+                    dir_id: &dir_id,
+                    conf: &conf,
+                    push_count,
+                    window: &window,
+                    lsn: last_lsn,
+                };
+                must_compact = false;
+                switch_generation(s, &paths, &state, None, next_gen, options.sync)
+                    .map_err(|f| f.error)?
             }
         };
-        // A staging file left by a crash mid-snapshot is never read.
-        if s.len(&paths.snap_tmp).ok().flatten().is_some() {
-            s.remove_file(&paths.snap_tmp)
-                .map_err(|e| Error::io("remove", &paths.snap_tmp, e))?;
-        }
-        let mut manager = PersistenceManager {
+        report.wal_generation = wal.generation;
+        let mut manager = Self::assemble(
             storage,
             paths,
+            dir_id,
+            conf,
+            wal,
+            window,
+            push_count,
+            snapshot_lsn,
+            options,
+            report,
+            lock,
+        );
+        if must_compact {
+            if let Err(e) = manager.compact() {
+                *lock = Some(manager.lock);
+                return Err(e);
+            }
+        }
+        Ok(manager)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn assemble(
+        storage: Arc<dyn Storage>,
+        paths: Paths,
+        dir_id: DirectoryId,
+        conf: AnomalyzerConf,
+        wal: WalWriter,
+        window: VecDeque<f64>,
+        push_count: u64,
+        snapshot_lsn: u64,
+        options: StoreOptions,
+        report: RecoveryReport,
+        lock: &mut Option<Box<dyn DirLock>>,
+    ) -> Self {
+        PersistenceManager {
+            storage,
+            paths,
+            dir_id,
             conf: Arc::new(conf),
             wal,
             window,
             push_count,
-            snapshot_lsn: report.snapshot_lsn,
+            snapshot_lsn,
             options,
             report,
             compaction_error: None,
+            compaction_failures: 0,
             poisoned: None,
-            _lock: lock,
-        };
-        if must_compact {
-            manager.compact()?;
+            // open_in put it there and nothing else takes it before this.
+            lock: lock
+                .take()
+                .expect("the lock is held until the manager owns it"),
         }
-        Ok(manager)
     }
 
     /// A detector in the recovered state (window and push count), which
@@ -233,7 +513,6 @@ impl PersistenceManager {
             WalFailure::Append(e) => Error::io("append to", path, e),
             WalFailure::Rollback(e) => self.poison(Error::io("append to", path, e)),
             WalFailure::Sync(e) => self.poison(Error::io("fsync", path, e)),
-            WalFailure::Truncate(e) => self.poison(Error::io("truncate", path, e)),
         }
     }
 
@@ -268,45 +547,74 @@ impl PersistenceManager {
         if pending >= self.options.snapshot_interval
             && pending.is_multiple_of(self.options.snapshot_interval)
         {
-            if let Err(e) = self.compact() {
-                self.compaction_error = Some(e.to_string());
-            }
+            // A failed automatic snapshot does not fail the push (the log
+            // holds it): it is recorded, shown by `inspect`, and retried
+            // after the next `snapshot_interval` pushes.
+            let _ = self.compact();
         }
         Ok(lsn)
     }
 
-    /// Writes a snapshot of the current state and empties the log: staging
-    /// file, fsync, rename, directory fsync, then log truncation and fsync.
-    /// A crash at any step loses nothing (replay skips records the snapshot
-    /// holds).
+    /// Writes a snapshot of the current state and switches to a new log
+    /// generation: the next log is prepared beside the current one, the
+    /// snapshot written atomically, then the next log renamed into place
+    /// (see `docs/format.md`). A crash at any step loses nothing and
+    /// counts nothing twice.
+    ///
+    /// A failure is also kept for [`last_compaction_error`](Self::last_compaction_error)
+    /// and written into the lock file, where `inspect` shows it.
     ///
     /// # Errors
     /// [`Error::Io`] (a failed fsync also poisons the writer);
+    /// [`Error::NotRegularFile`] for a link or special file in the way;
     /// [`Error::Poisoned`].
     pub fn compact(&mut self) -> Result<()> {
         self.check_poisoned()?;
-        let (a, b) = self.window.as_slices();
-        let mut values = Vec::with_capacity(self.window.len());
-        values.extend_from_slice(a);
-        values.extend_from_slice(b);
-        let lsn = self.wal.last_lsn();
-        if let Err(e) = snapshot::write(
+        let state = SnapshotState {
+            dir_id: &self.dir_id,
+            conf: &self.conf,
+            push_count: self.push_count,
+            window: &self.window,
+            lsn: self.wal.last_lsn(),
+        };
+        let lsn = state.lsn;
+        let next_gen = self.wal.generation + 1;
+        let policy = self.wal.policy();
+        match switch_generation(
             &*self.storage,
             &self.paths,
-            &self.conf,
-            lsn,
-            self.push_count,
-            &values,
+            &state,
+            Some(&mut self.wal),
+            next_gen,
+            policy,
         ) {
-            return Err(match &e {
-                Error::Io { op, .. } if op.starts_with("fsync") => self.poison(e),
-                _ => e,
-            });
+            Ok(next) => {
+                self.wal = next;
+                self.snapshot_lsn = lsn;
+                if self.compaction_error.take().is_some() {
+                    self.write_lock_note();
+                }
+                Ok(())
+            }
+            Err(SwitchFailure { error, poison }) => {
+                let error = if poison { self.poison(error) } else { error };
+                self.compaction_failures += 1;
+                self.compaction_error = Some(error.to_string());
+                self.write_lock_note();
+                Err(error)
+            }
         }
-        self.wal.snapshot_made_durable();
-        self.snapshot_lsn = lsn;
-        self.compaction_error = None;
-        self.wal.truncate_all().map_err(|f| self.wal_error(f))
+    }
+
+    /// The lock file's text: the holder, then the last failed snapshot.
+    fn write_lock_note(&mut self) {
+        let mut note = format!("pid {}", std::process::id());
+        if let Some(e) = &self.compaction_error {
+            note.push_str("\nlast_compaction_error: ");
+            note.push_str(&e.replace('\n', " "));
+        }
+        // Informative only: the lock itself is what excludes.
+        let _ = self.lock.write_note(&note);
     }
 
     /// fdatasync the log now if anything is unsynced (for `EveryN`,
@@ -390,10 +698,29 @@ impl PersistenceManager {
         &self.report
     }
 
-    /// Why the last automatic snapshot failed, until one succeeds.
+    /// Why the last snapshot (automatic or explicit) failed, until one
+    /// succeeds: the operation, the file and the OS error.
     #[must_use]
     pub fn last_compaction_error(&self) -> Option<&str> {
         self.compaction_error.as_deref()
+    }
+
+    /// Snapshots that failed since this manager was opened.
+    #[must_use]
+    pub fn compaction_failures(&self) -> u64 {
+        self.compaction_failures
+    }
+
+    /// The directory's id (32 hex digits), in every header.
+    #[must_use]
+    pub fn directory_id(&self) -> String {
+        crate::codec::id_hex(&self.dir_id)
+    }
+
+    /// The generation of the log being appended to.
+    #[must_use]
+    pub fn wal_generation(&self) -> u64 {
+        self.wal.generation
     }
 
     /// Why the writer is poisoned, if it is.
@@ -413,45 +740,4 @@ impl PersistenceManager {
     pub fn wal_path(&self) -> PathBuf {
         self.paths.wal.clone()
     }
-}
-
-/// Serde names of the fields in which two configurations differ (empty if
-/// they are equal), as listed by [`Error::ConfigMismatch`].
-///
-/// ```
-/// use anomalyzer_ts::AnomalyzerConf;
-/// let a = AnomalyzerConf::builder().active_size(1).build()?;
-/// let b = a.to_builder().perm_count(50).seed(7).build()?;
-/// assert_eq!(anomalyzer_store::conf_differences(&a, &b), ["perm_count", "seed"]);
-/// # Ok::<(), anomalyzer_ts::Error>(())
-/// ```
-#[must_use]
-pub fn conf_differences(a: &AnomalyzerConf, b: &AnomalyzerConf) -> Vec<&'static str> {
-    let (a, b) = (a.to_builder(), b.to_builder());
-    let mut fields = Vec::new();
-    let mut check = |name, differs: bool| {
-        if differs {
-            fields.push(name);
-        }
-    };
-    check("methods", a.methods != b.methods);
-    check("active_size", a.active_size != b.active_size);
-    check("n_seasons", a.n_seasons != b.n_seasons);
-    check("perm_count", a.perm_count != b.perm_count);
-    check(
-        "sensitivity",
-        a.sensitivity.to_bits() != b.sensitivity.to_bits(),
-    );
-    check(
-        "upper_bound",
-        a.upper_bound.map(f64::to_bits) != b.upper_bound.map(f64::to_bits),
-    );
-    check(
-        "lower_bound",
-        a.lower_bound.map(f64::to_bits) != b.lower_bound.map(f64::to_bits),
-    );
-    check("delay", a.delay != b.delay);
-    check("seed", a.seed != b.seed);
-    check("exact_ranks", a.exact_ranks != b.exact_ranks);
-    fields
 }

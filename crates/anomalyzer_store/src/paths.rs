@@ -10,6 +10,8 @@ pub const SNAPSHOT_FILE: &str = "anomalyzer.snap";
 pub const SNAPSHOT_TMP_FILE: &str = "anomalyzer.snap.tmp";
 /// Name of the write-ahead log.
 pub const WAL_FILE: &str = "anomalyzer.wal";
+/// Name of the next generation's log while a compaction prepares it.
+pub const WAL_TMP_FILE: &str = "anomalyzer.wal.tmp";
 
 /// Full paths of one directory's files.
 #[derive(Debug, Clone)]
@@ -19,6 +21,7 @@ pub(crate) struct Paths {
     pub snap: PathBuf,
     pub snap_tmp: PathBuf,
     pub wal: PathBuf,
+    pub wal_tmp: PathBuf,
 }
 
 impl Paths {
@@ -29,6 +32,7 @@ impl Paths {
             snap: dir.join(SNAPSHOT_FILE),
             snap_tmp: dir.join(SNAPSHOT_TMP_FILE),
             wal: dir.join(WAL_FILE),
+            wal_tmp: dir.join(WAL_TMP_FILE),
         }
     }
 }

@@ -1,48 +1,100 @@
-//! Recovery: the snapshot, then a streaming replay of the log.
+//! Recovery: the snapshot, then a streaming replay of the log it expects.
 //!
 //! Reading never modifies anything (so `inspect` can use it); the writer
 //! ([`PersistenceManager`](crate::PersistenceManager)) then acts on what was
-//! found: it truncates a torn tail and fsyncs before accepting new appends.
+//! found: it truncates a torn tail and fsyncs before accepting new appends,
+//! and finishes an interrupted compaction or conversion.
 //!
-//! The log is read through a small buffer and the window is a ring of at
-//! most `A + R` values, so memory does not grow with the log's length.
+//! The log is opened *before* the snapshot is read, so a reader racing a
+//! compaction holds either the log the snapshot expects or its predecessor.
+//! It is read through a small buffer and the window is a ring of at most
+//! `A + R` values, so memory does not grow with the log's length.
 //!
 //! Damage is classified like RocksDB's WAL recovery modes:
 //! - **torn tail**: bad bytes from some offset to the end of the file with no
 //!   valid later record: the last write was cut short by a crash. The
 //!   records before it are kept; the tail is reported (and truncated by the
-//!   writer).
+//!   writer). While a writer holds the lock, a reader reports such bytes as
+//!   ignored instead: a record may simply be half written.
 //! - **mid-log corruption**: a bad record followed by a valid record with a
 //!   later LSN. Acknowledged pushes would vanish if we stopped there, so it
 //!   is an error unless the caller chose [`RecoveryMode::Salvage`].
+//! - **the wrong log**: missing, emptied, of another generation, ending
+//!   before the snapshot's LSN ([`Error::LogMismatch`]), or of another
+//!   directory ([`Error::ForeignFile`], refused in every mode).
 
 use std::collections::VecDeque;
 use std::io::{self, Read};
+use std::path::{Path, PathBuf};
 
 use anomalyzer_ts::AnomalyzerConf;
 
-use crate::codec::{self, PUSH_RECORD_LEN, RECORD_HEADER_LEN, WAL_HEADER_LEN};
+use crate::codec::{self, id_hex, DirectoryId, LogIdentity, WAL_HEADER_LEN};
 use crate::paths::Paths;
-use crate::snapshot::{self, Snapshot};
+use crate::record::{self, Record, RECORD_HEADER_LEN, SERIES_DEFAULT};
+use crate::snapshot::{self, Snapshot, SnapshotMeta};
 use crate::storage::Storage;
 use crate::{Error, Result};
 
-/// How damage found in the log at recovery is handled.
+/// How damage found in the state directory at recovery is handled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum RecoveryMode {
     /// A torn tail is truncated and reported; corruption followed by valid
-    /// records is an error ([`Error::CorruptLog`]). The default.
+    /// records, and a log that is not the one the snapshot expects, are
+    /// errors. The default.
     #[default]
     TolerateTornTail,
     /// Any damage, even a torn tail, is an error ([`Error::TornTail`],
-    /// [`Error::CorruptLog`]).
+    /// [`Error::CorruptLog`], [`Error::LogMismatch`]).
     Absolute,
     /// Damaged bytes are skipped and every valid record after them is kept;
     /// the pushes whose records were lost still count (LSNs and the push
     /// count keep their numbering), their values are missing from the
-    /// window. The repaired state is written as a new snapshot at once.
+    /// window. A log that is not the one the snapshot expects is read for
+    /// what it adds, or ignored if missing: recovery carries on from the
+    /// snapshot. What could not be recovered is listed per file in
+    /// [`RecoveryReport::salvage`]. The repaired state is written as a new
+    /// snapshot at once. Files of another directory are still refused.
     Salvage,
+}
+
+/// What salvage did to one file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FileSalvage {
+    /// The file.
+    pub file: PathBuf,
+    /// Damaged bytes skipped (a torn tail included).
+    pub bytes_skipped: u64,
+    /// Valid records applied.
+    pub records_kept: u64,
+    /// Valid records not applied, and not held by the snapshot either
+    /// (the reasons say which).
+    pub records_dropped: u64,
+    /// Pushes known to have happened (from the LSNs) whose records are gone.
+    pub pushes_lost: u64,
+    /// What was wrong, one line per problem (at most 16, then a count).
+    pub reasons: Vec<String>,
+}
+
+impl FileSalvage {
+    fn reason(&mut self, why: String) {
+        match self.reasons.len() {
+            0..16 => self.reasons.push(why),
+            16 => self.reasons.push("more problems not listed".into()),
+            _ => {}
+        }
+    }
+
+    /// True if salvage found nothing wrong in the file.
+    #[must_use]
+    pub fn is_clean(&self) -> bool {
+        self.bytes_skipped == 0
+            && self.records_dropped == 0
+            && self.pushes_lost == 0
+            && self.reasons.is_empty()
+    }
 }
 
 /// What recovery found and did. Plain data, for logs and `inspect`.
@@ -56,26 +108,57 @@ pub struct RecoveryReport {
     /// Log records applied on top of the snapshot.
     pub replayed: u64,
     /// Log records skipped because the snapshot already holds them (a crash
-    /// between a snapshot's rename and the log's truncation).
+    /// between a snapshot and the switch to the next log).
     pub already_in_snapshot: u64,
     /// Bytes of a torn last record (truncated by a writer).
     pub torn_tail_bytes: u64,
+    /// Bytes at the end of the log that a reader ignored because a writer
+    /// holds the lock (a record being written); not damage.
+    pub ignored_tail_bytes: u64,
     /// Bytes of mid-log damage skipped ([`RecoveryMode::Salvage`] only).
     pub salvaged_bytes: u64,
-    /// Pushes whose records were in the skipped bytes.
+    /// Pushes whose records were in the skipped bytes or missing.
     pub lost_pushes: u64,
     /// Size of the log file as found (0 if missing).
     pub wal_bytes: u64,
+    /// The format version of the snapshot found (1 or 2).
+    pub format_version: u32,
+    /// The directory id (32 hex digits), `None` for version 1.
+    pub directory_id: Option<String>,
+    /// The log's generation (0: version 1 or missing).
+    pub wal_generation: u64,
+    /// Per file, what salvage skipped, kept and dropped (empty unless
+    /// [`RecoveryMode::Salvage`] found something).
+    pub salvage: Vec<FileSalvage>,
+}
+
+/// What the writer must do with the log found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LogState {
+    /// No log, and the snapshot's expected log may simply be created.
+    Missing,
+    /// The log in place: append after cutting it to `valid_len` bytes.
+    Usable {
+        identity: LogIdentity,
+        valid_len: u64,
+        file_len: u64,
+    },
+    /// Salvage read what it could; the log must be replaced by a new one.
+    Replace,
 }
 
 /// The state a directory holds.
 #[derive(Debug, Clone)]
 pub(crate) struct Recovered {
+    pub snapshot_version: u32,
+    pub meta: SnapshotMeta,
     pub conf: AnomalyzerConf,
     pub push_count: u64,
     pub window: VecDeque<f64>,
-    /// Length of the log's valid prefix; `None` if there is no log file.
-    pub wal_valid_len: Option<u64>,
+    pub log: LogState,
+    /// The log is the snapshot's predecessor, or version 1, or salvage
+    /// repaired something: write a new snapshot and log at once.
+    pub must_compact: bool,
     pub report: RecoveryReport,
 }
 
@@ -89,12 +172,12 @@ struct LogReader<'a> {
 }
 
 impl<'a> LogReader<'a> {
-    fn new(src: &'a mut dyn Read, base: u64) -> Self {
+    fn new(src: &'a mut dyn Read) -> Self {
         LogReader {
             src,
             buf: Vec::with_capacity(64 * 1024),
             start: 0,
-            base,
+            base: 0,
             eof: false,
         }
     }
@@ -155,14 +238,18 @@ impl<'a> LogReader<'a> {
     }
 }
 
-/// Reads the one record at the reader's position. `Err(reason)` if the bytes
-/// there are not a valid record (including a record cut by the end of file).
-fn read_record(r: &mut LogReader<'_>) -> io::Result<Result<(u64, f64), String>> {
+/// Reads the one record at the reader's position: its LSN, contents and
+/// length. `Err(reason)` if the bytes there are not a valid record
+/// (including a record cut by the end of file).
+fn read_record(
+    r: &mut LogReader<'_>,
+    version: u32,
+) -> io::Result<Result<(u64, Record, usize), String>> {
     let avail = r.fill(RECORD_HEADER_LEN)?;
     if avail < RECORD_HEADER_LEN {
         return Ok(Err(format!("{avail} bytes, less than a record header")));
     }
-    let header = match codec::parse_record_header(r.peek(RECORD_HEADER_LEN)) {
+    let header = match record::parse_record_header(r.peek(RECORD_HEADER_LEN), version) {
         Ok(h) => h,
         Err(reason) => return Ok(Err(reason)),
     };
@@ -171,18 +258,18 @@ fn read_record(r: &mut LogReader<'_>) -> io::Result<Result<(u64, f64), String>> 
     if avail < len {
         return Ok(Err(format!("record cut short: {avail} of {len} bytes")));
     }
-    Ok(codec::decode_push(r.peek(len)))
+    Ok(record::decode_record(r.peek(len), version).map(|(lsn, rec)| (lsn, rec, len)))
 }
 
 /// Scans forward byte by byte from the reader's position for a valid record
 /// with an LSN above `floor`; returns its offset and LSN, leaving the reader
 /// on it.
-fn resync(r: &mut LogReader<'_>, floor: u64) -> io::Result<Option<(u64, u64)>> {
+fn resync(r: &mut LogReader<'_>, floor: u64, version: u32) -> io::Result<Option<(u64, u64)>> {
     loop {
-        if r.fill(PUSH_RECORD_LEN)? < PUSH_RECORD_LEN {
+        if r.fill(RECORD_HEADER_LEN)? < RECORD_HEADER_LEN {
             return Ok(None);
         }
-        if let Ok((lsn, _)) = codec::decode_push(r.peek(PUSH_RECORD_LEN)) {
+        if let Ok((lsn, _, _)) = read_record(r, version)? {
             if lsn > floor {
                 return Ok(Some((r.offset(), lsn)));
             }
@@ -191,18 +278,103 @@ fn resync(r: &mut LogReader<'_>, floor: u64) -> io::Result<Option<(u64, u64)>> {
     }
 }
 
+/// How the log found relates to the snapshot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Verdict {
+    /// The log the snapshot expects.
+    Current,
+    /// Its predecessor (or, for generation 1, a version-1 log).
+    Predecessor,
+    /// Not acceptable: the message says why.
+    Wrong(String),
+}
+
+fn judge(snap: &Snapshot, log: &LogIdentity) -> Verdict {
+    let m = &snap.meta;
+    if snap.version == 1 {
+        return if log.version == 1 {
+            Verdict::Current
+        } else {
+            Verdict::Wrong(format!(
+                "a version-{} log beside a version-1 snapshot",
+                log.version
+            ))
+        };
+    }
+    if log.version == 1 {
+        return if m.log_generation == 1 {
+            Verdict::Predecessor
+        } else {
+            Verdict::Wrong(format!(
+                "a version-1 log, but the snapshot expects log generation {}",
+                m.log_generation
+            ))
+        };
+    }
+    if log.generation == m.log_generation {
+        if log.base_lsn == m.log_base_lsn {
+            Verdict::Current
+        } else {
+            Verdict::Wrong(format!(
+                "generation {} starts after LSN {}, but the snapshot expects it to start after LSN {}",
+                log.generation, log.base_lsn, m.log_base_lsn
+            ))
+        }
+    } else if log.generation + 1 == m.log_generation {
+        Verdict::Predecessor
+    } else if log.generation < m.log_generation {
+        Verdict::Wrong(format!(
+            "generation {} is older than the generation {} the snapshot expects (an old copy?); \
+             the snapshot expects records after LSN {}",
+            log.generation, m.log_generation, m.lsn
+        ))
+    } else {
+        Verdict::Wrong(format!(
+            "generation {} is newer than the generation {} the snapshot expects: the snapshot is older than the log",
+            log.generation, m.log_generation
+        ))
+    }
+}
+
+/// Reads up to `n` bytes (fewer at the end of the stream).
+fn read_up_to(src: &mut dyn Read, n: usize) -> io::Result<Vec<u8>> {
+    let mut buf = vec![0u8; n];
+    let mut got = 0;
+    while got < n {
+        match src.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(k) => got += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    buf.truncate(got);
+    Ok(buf)
+}
+
+fn mismatch(path: &Path, problem: String) -> Error {
+    Error::LogMismatch {
+        path: path.to_owned(),
+        problem,
+    }
+}
+
 /// Loads the directory's state without modifying anything; `None` if it
-/// holds none (no snapshot and no log).
+/// holds none (no snapshot and no log). `writer_active` says a writer holds
+/// the lock: bytes after the last whole record are then ignored, not damage.
 pub(crate) fn recover(
     storage: &dyn Storage,
     paths: &Paths,
     mode: RecoveryMode,
+    writer_active: bool,
 ) -> Result<Option<Recovered>> {
-    let wal_len = storage
-        .len(&paths.wal)
-        .map_err(|e| Error::io("stat", &paths.wal, e))?;
+    let wal_path = &paths.wal;
+    // The log first: see the module documentation.
+    let mut src = storage
+        .open_read(wal_path)
+        .map_err(|e| Error::io("open", wal_path, e))?;
     let Some(snap) = snapshot::read(storage, &paths.snap)? else {
-        return match wal_len {
+        return match src {
             None => Ok(None),
             // The snapshot is written and its directory entry synced before
             // the log is created, so a log without one means damage.
@@ -212,86 +384,207 @@ pub(crate) fn recover(
             )),
         };
     };
-    let Snapshot {
-        conf,
-        lsn: snapshot_lsn,
-        push_count,
-        window,
-    } = snap;
-    let capacity = conf.window_capacity();
-    let mut ring: VecDeque<f64> = VecDeque::with_capacity(capacity);
-    ring.extend(window);
-    let mut report = RecoveryReport {
-        snapshot_lsn,
-        last_lsn: snapshot_lsn,
-        wal_bytes: wal_len.unwrap_or(0),
-        ..RecoveryReport::default()
-    };
+    let salvage = mode == RecoveryMode::Salvage;
+    let snapshot_lsn = snap.meta.lsn;
+    let capacity = snap.conf.window_capacity();
     let mut out = Recovered {
-        conf,
-        push_count,
-        window: ring,
-        wal_valid_len: None,
-        report: RecoveryReport::default(),
+        snapshot_version: snap.version,
+        meta: snap.meta,
+        conf: snap.conf.clone(),
+        push_count: snap.push_count,
+        window: VecDeque::with_capacity(capacity),
+        log: LogState::Missing,
+        must_compact: snap.version == 1,
+        report: RecoveryReport {
+            snapshot_lsn,
+            last_lsn: snapshot_lsn,
+            format_version: snap.version,
+            directory_id: snap.meta.dir_id.as_ref().map(id_hex),
+            ..RecoveryReport::default()
+        },
     };
-    let Some(wal_len) = wal_len else {
-        out.report = report;
-        return Ok(Some(out));
+    out.window.extend(snap.window.iter().copied());
+    let mut file = FileSalvage {
+        file: wal_path.clone(),
+        ..FileSalvage::default()
     };
-    let Some(mut src) = storage
-        .open_read(&paths.wal)
-        .map_err(|e| Error::io("open", &paths.wal, e))?
-    else {
-        out.report = report;
-        return Ok(Some(out));
+    let finish = |mut out: Recovered, file: FileSalvage| {
+        if salvage && !file.is_clean() {
+            out.must_compact = true;
+            out.report.salvage.push(file);
+        }
+        Ok(Some(out))
     };
-    let io_err = |e| Error::io("read", &paths.wal, e);
 
-    let mut header = [0u8; WAL_HEADER_LEN];
-    let mut got = 0;
-    while got < WAL_HEADER_LEN {
-        match src.read(&mut header[got..]) {
-            Ok(0) => break,
-            Ok(k) => got += k,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(io_err(e)),
+    let Some(src) = src.as_mut() else {
+        // Generation 1 with nothing in it: the crash came between the
+        // directory's snapshot and its first log. Version 1 never knew.
+        if snap.version == 1 || (snap.meta.log_generation == 1 && snapshot_lsn == 0) {
+            return finish(out, file);
+        }
+        let problem = format!(
+            "missing, but the snapshot expects records after LSN {snapshot_lsn} (log generation {})",
+            snap.meta.log_generation
+        );
+        if !salvage {
+            return Err(mismatch(wal_path, problem));
+        }
+        file.reason(format!(
+            "{problem}: carried on from the snapshot; any pushes after LSN {snapshot_lsn} are lost"
+        ));
+        out.log = LogState::Replace;
+        return finish(out, file);
+    };
+    let src: &mut dyn Read = &mut **src;
+    let head = read_up_to(src, WAL_HEADER_LEN).map_err(|e| Error::io("read", wal_path, e))?;
+    let n = head.len();
+    let parsed = if n < 12 {
+        None
+    } else {
+        match codec::wal_header_len(&head) {
+            Ok(len) if n < len => None,
+            Ok(len) => Some(codec::decode_wal_header(&head[..len]).map(|id| (len, id))),
+            Err(e) => Some(Err(e)),
+        }
+    };
+    let (header_len, identity) = match parsed {
+        Some(Ok(found)) => found,
+        Some(Err(e)) => {
+            let e = e.into_error(wal_path);
+            if !salvage {
+                return Err(e);
+            }
+            out.report.wal_bytes = n as u64;
+            file.reason(format!(
+                "{e}: its records were not read; carried on from the snapshot"
+            ));
+            out.log = LogState::Replace;
+            return finish(out, file);
+        }
+        None => {
+            out.report.wal_bytes = n as u64;
+            if snap.version == 1 {
+                // A version-1 log was created in place: this is a crash
+                // while it was being created; nothing in it was acknowledged.
+                out.report.torn_tail_bytes = n as u64;
+                if mode == RecoveryMode::Absolute && n > 0 {
+                    return Err(Error::TornTail {
+                        path: wal_path.clone(),
+                        offset: 0,
+                        bytes: n as u64,
+                        last_lsn: snapshot_lsn,
+                    });
+                }
+                out.log = LogState::Replace;
+                return finish(out, file);
+            }
+            let problem = format!(
+                "{n} {}, shorter than a log header (emptied?), but the snapshot expects records after LSN {snapshot_lsn}",
+                plural(n as u64, "byte", "bytes")
+            );
+            if !salvage {
+                return Err(mismatch(wal_path, problem));
+            }
+            file.bytes_skipped += n as u64;
+            file.reason(format!("{problem}: carried on from the snapshot"));
+            out.log = LogState::Replace;
+            return finish(out, file);
+        }
+    };
+    out.report.wal_generation = identity.generation;
+    if let (Some(snap_id), Some(log_id)) = (snap.meta.dir_id, identity.dir_id) {
+        if snap_id != log_id {
+            return Err(foreign(wal_path, &paths.snap, &log_id, &snap_id));
         }
     }
-    if got < WAL_HEADER_LEN {
-        // The log was being created when the process died: nothing in it
-        // was ever acknowledged.
-        report.torn_tail_bytes = got as u64;
-        if mode == RecoveryMode::Absolute && got > 0 {
-            return Err(Error::TornTail {
-                path: paths.wal.clone(),
-                offset: 0,
-                bytes: got as u64,
-                last_lsn: report.last_lsn,
-            });
+    let verdict = judge(&snap, &identity);
+    // Records of the current log must start right after its base; of any
+    // other, at most one after the snapshot (older ones are skipped).
+    let mut expected_first = None;
+    match &verdict {
+        Verdict::Current if identity.version == 2 => expected_first = Some(identity.base_lsn + 1),
+        Verdict::Current => {}
+        Verdict::Predecessor => out.must_compact = true,
+        Verdict::Wrong(problem) => {
+            if !salvage {
+                return Err(mismatch(wal_path, problem.clone()));
+            }
+            file.reason(format!(
+                "{problem}: read for records after LSN {snapshot_lsn}"
+            ));
         }
-        out.wal_valid_len = Some(0);
-        out.report = report;
-        return Ok(Some(out));
     }
-    codec::check_wal_header(&header).map_err(|e| e.into_error(&paths.wal))?;
 
-    let mut r = LogReader::new(&mut *src, WAL_HEADER_LEN as u64);
-    // LSN of the previous record read from the file, applied or not.
+    // The header bytes already read go back in front of the records.
+    let mut chained = io::Cursor::new(head).chain(src);
+    let mut r = LogReader::new(&mut chained);
+    r.fill(header_len)
+        .map_err(|e| Error::io("read", wal_path, e))?;
+    r.consume(header_len);
+    let version = identity.version;
+    let io_err = |e| Error::io("read", wal_path, e);
+    // LSN of the previous record applied or skipped in sequence.
     let mut prev: Option<u64> = None;
-    let mut valid_len = WAL_HEADER_LEN as u64;
+    let mut valid_len = header_len as u64;
+    let report = &mut out.report;
     loop {
         if r.fill(1).map_err(io_err)? == 0 {
             break;
         }
         let at = r.offset();
-        let reason = match read_record(&mut r).map_err(io_err)? {
-            Ok((lsn, value)) => {
-                let in_sequence = match prev {
-                    Some(p) => lsn == p.wrapping_add(1),
-                    None => lsn >= 1 && lsn <= snapshot_lsn.saturating_add(1),
+        let damage = match read_record(&mut r, version).map_err(io_err)? {
+            Ok((lsn, rec, len)) => {
+                let expected = prev.map(|p| p + 1).or(expected_first);
+                let in_sequence = match expected {
+                    Some(e) => lsn == e,
+                    None => lsn <= snapshot_lsn + 1,
                 };
-                if in_sequence {
-                    r.consume(PUSH_RECORD_LEN);
+                let gap_from = expected.unwrap_or(snapshot_lsn + 1);
+                let forward = !in_sequence && lsn > gap_from;
+                if forward && !salvage {
+                    // A valid record after a gap: the damage is the gap
+                    // itself, and valid records resume right here.
+                    let reason = match prev {
+                        None if expected.is_none() => format!(
+                            "first record has lsn {lsn} but the snapshot ends at lsn {snapshot_lsn}"
+                        ),
+                        _ => format!("record with lsn {lsn} where lsn {gap_from} was expected"),
+                    };
+                    return Err(Error::CorruptLog {
+                        path: wal_path.clone(),
+                        offset: at,
+                        reason,
+                        resume_offset: at,
+                        resume_lsn: lsn,
+                    });
+                }
+                if in_sequence || forward {
+                    let Record::Push {
+                        series: SERIES_DEFAULT,
+                        value,
+                    } = rec
+                    else {
+                        return Err(Error::format(
+                            wal_path,
+                            format!(
+                                "record at offset {at} (lsn {lsn}) is not a push of series 0: \
+                                 this log belongs to a store of many series"
+                            ),
+                        ));
+                    };
+                    if forward {
+                        // The pushes in the gap happened: keep counting
+                        // them so LSN and push count stay aligned.
+                        let lost = lsn.saturating_sub(gap_from.max(snapshot_lsn + 1));
+                        file.pushes_lost += lost;
+                        report.lost_pushes += lost;
+                        out.push_count += lost;
+                        file.reason(format!(
+                            "offset {at}: lsn {lsn} where lsn {gap_from} was expected: {lost} {} lost",
+                            plural(lost, "push", "pushes")
+                        ));
+                    }
+                    r.consume(len);
                     valid_len = r.offset();
                     prev = Some(lsn);
                     if lsn > snapshot_lsn {
@@ -302,62 +595,117 @@ pub(crate) fn recover(
                         out.push_count += 1;
                         report.replayed += 1;
                         report.last_lsn = lsn;
+                        file.records_kept += 1;
                     } else {
                         report.already_in_snapshot += 1;
                     }
                     continue;
                 }
-                match prev {
-                    Some(p) => format!("record with lsn {lsn} after lsn {p}"),
-                    None => format!(
-                        "first record has lsn {lsn} but the snapshot ends at lsn {snapshot_lsn}"
-                    ),
+                if salvage {
+                    file.records_dropped += 1;
                 }
+                r.consume(len);
+                format!(
+                    "record with lsn {lsn} after lsn {}",
+                    prev.unwrap_or(snapshot_lsn)
+                )
             }
-            Err(reason) => reason,
+            Err(reason) => {
+                r.consume(1);
+                reason
+            }
         };
         // Damage at `at`: a torn tail unless a valid later record follows.
         let floor = prev.unwrap_or(0).max(snapshot_lsn);
-        r.consume(1);
-        match resync(&mut r, floor).map_err(io_err)? {
+        match resync(&mut r, floor, version).map_err(io_err)? {
             None => {
-                let end = r.end_offset().map_err(io_err)?.max(wal_len);
-                report.torn_tail_bytes = end - at;
+                let end = r.end_offset().map_err(io_err)?;
+                let bytes = end - at;
+                if writer_active {
+                    report.ignored_tail_bytes = bytes;
+                    break;
+                }
+                report.torn_tail_bytes = bytes;
                 if mode == RecoveryMode::Absolute {
                     return Err(Error::TornTail {
-                        path: paths.wal.clone(),
+                        path: wal_path.clone(),
                         offset: at,
-                        bytes: end - at,
+                        bytes,
                         last_lsn: report.last_lsn,
                     });
+                }
+                if salvage {
+                    file.bytes_skipped += bytes;
+                    file.reason(format!(
+                        "offset {at}: torn tail of {bytes} {} ({damage}): cut off",
+                        plural(bytes, "byte", "bytes")
+                    ));
                 }
                 break;
             }
             Some((resume_offset, resume_lsn)) => {
-                if mode != RecoveryMode::Salvage {
+                if !salvage {
                     return Err(Error::CorruptLog {
-                        path: paths.wal.clone(),
+                        path: wal_path.clone(),
                         offset: at,
-                        reason,
+                        reason: damage,
                         resume_offset,
                         resume_lsn,
                     });
                 }
-                report.salvaged_bytes += resume_offset - at;
-                let expected = prev
-                    .map_or(snapshot_lsn + 1, |p| p + 1)
-                    .max(snapshot_lsn + 1);
-                let lost = resume_lsn.saturating_sub(expected);
-                report.lost_pushes += lost;
-                // The lost pushes happened: keep counting them so LSN and
-                // push count stay aligned.
-                out.push_count += lost;
-                report.last_lsn = resume_lsn - 1;
-                prev = Some(resume_lsn - 1);
+                let skipped = resume_offset - at;
+                report.salvaged_bytes += skipped;
+                file.bytes_skipped += skipped;
+                file.reason(format!(
+                    "offsets {at}..{resume_offset}: {skipped} damaged {} skipped ({damage})",
+                    plural(skipped, "byte", "bytes")
+                ));
             }
         }
     }
-    out.wal_valid_len = Some(valid_len);
-    out.report = report;
-    Ok(Some(out))
+    let end = r.end_offset().map_err(io_err)?;
+    report.wal_bytes = end;
+    let reached = prev.unwrap_or(identity.base_lsn);
+    if identity.version == 2 && reached < snapshot_lsn && !matches!(verdict, Verdict::Wrong(_)) {
+        let problem = format!(
+            "ends at LSN {reached}, but the snapshot holds records up to LSN {snapshot_lsn}: \
+             the log was shortened or is an old copy"
+        );
+        if !salvage {
+            return Err(mismatch(wal_path, problem));
+        }
+        file.reason(format!("{problem}: carried on from the snapshot"));
+    }
+    out.log = if matches!(verdict, Verdict::Wrong(_)) {
+        LogState::Replace
+    } else {
+        LogState::Usable {
+            identity,
+            valid_len,
+            file_len: end,
+        }
+    };
+    finish(out, file)
+}
+
+/// The error for a log whose directory id is not the snapshot's.
+fn foreign(wal: &Path, snap: &Path, log_id: &DirectoryId, snap_id: &DirectoryId) -> Error {
+    Error::ForeignFile {
+        path: wal.to_owned(),
+        problem: format!(
+            "its directory id {} is not the id {} of {}: one of the two files was copied in from another state directory",
+            id_hex(log_id),
+            id_hex(snap_id),
+            snap.display()
+        ),
+    }
+}
+
+/// `n` and the noun in the right number.
+pub(crate) fn plural(n: u64, one: &'static str, many: &'static str) -> &'static str {
+    if n == 1 {
+        one
+    } else {
+        many
+    }
 }

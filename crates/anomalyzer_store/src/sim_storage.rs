@@ -12,15 +12,44 @@
 //! - A byte budget simulates a full disk (`ENOSPC`, with partial writes) and
 //!   a switch a read-only file system (`EROFS`).
 //!
-//! Operations counted are the mutating ones: directory creation, lock, open
-//! for append, create, append, sync, set_len, rename, remove, directory sync.
+//! - [`SimStorage::make_special`] puts a symbolic link, a FIFO or a
+//!   directory where the store expects a regular file: like the real file
+//!   system under `O_NOFOLLOW`, every open of it is refused.
+//!
+//! Operations counted are the mutating ones: directory creation and
+//! removal, lock, open for append, create, append, sync, set_len, rename,
+//! remove, directory sync.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{self, Cursor, Read};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::storage::{DirLock, LockFailure, Storage, StorageFile};
+use crate::storage::{AcquiredLock, DirLock, LockFailure, NotRegularFile, Storage, StorageFile};
+
+/// A directory entry that is not a regular file, for
+/// [`SimStorage::make_special`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SimSpecial {
+    /// A symbolic link to the given path.
+    Symlink(PathBuf),
+    /// A named pipe.
+    Fifo,
+    /// A directory.
+    Directory,
+}
+
+impl SimSpecial {
+    fn refusal(&self) -> io::Error {
+        let what = match self {
+            SimSpecial::Symlink(_) => "a symbolic link",
+            SimSpecial::Fifo => "a FIFO",
+            SimSpecial::Directory => "a directory",
+        };
+        NotRegularFile { what }.into_io()
+    }
+}
 
 /// The error an injected fault returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,7 +109,9 @@ struct Sim {
     names: BTreeMap<PathBuf, u64>,
     durable_names: BTreeMap<PathBuf, u64>,
     dirs: BTreeSet<PathBuf>,
+    specials: BTreeMap<PathBuf, SimSpecial>,
     locks: BTreeMap<PathBuf, u64>,
+    ids_made: u64,
     next_token: u64,
     ops: u64,
     crash_limit: Option<u64>,
@@ -126,6 +157,14 @@ impl Sim {
         self.next_inode
     }
 
+    /// Refuses a path where a special entry is.
+    fn regular(&self, path: &Path) -> io::Result<()> {
+        match self.specials.get(path) {
+            Some(special) => Err(special.refusal()),
+            None => Ok(()),
+        }
+    }
+
     fn parent_exists(&self, path: &Path) -> io::Result<()> {
         match path.parent() {
             Some(p) if p.as_os_str().is_empty() || self.dirs.contains(p) => Ok(()),
@@ -135,30 +174,46 @@ impl Sim {
 }
 
 impl SimStorage {
-    /// Opens `path`, creating it if absent; `truncate` empties an existing file.
-    fn open_file(&self, path: &Path, truncate: bool) -> io::Result<Box<dyn StorageFile>> {
+    /// Opens the existing `path` (`create`: creates it, failing if it exists).
+    fn open_file(&self, path: &Path, create: bool) -> io::Result<Box<dyn StorageFile>> {
         let mut s = self.lock();
         s.op()?;
         s.parent_exists(path)?;
+        if create && (s.names.contains_key(path) || s.specials.contains_key(path)) {
+            return Err(io::Error::from(io::ErrorKind::AlreadyExists));
+        }
+        s.regular(path)?;
         let inode = match s.names.get(path) {
-            Some(&id) => {
-                if truncate {
-                    if let Some(i) = s.inodes.get_mut(&id) {
-                        i.data.clear();
-                    }
-                }
-                id
-            }
-            None => {
+            Some(&id) => id,
+            None if create => {
                 let id = s.new_inode();
                 s.names.insert(path.to_owned(), id);
                 id
             }
+            None => return Err(io::Error::from(io::ErrorKind::NotFound)),
         };
         Ok(Box::new(SimFile {
             sim: self.clone(),
             inode,
         }))
+    }
+
+    /// Puts `special` at `path` (durably, bypassing faults), replacing any
+    /// file there. The store must refuse it and never touch a link's target.
+    pub fn make_special(&self, path: &Path, special: SimSpecial) {
+        let mut s = self.lock();
+        if let Some(parent) = path.parent() {
+            s.dirs.insert(parent.to_owned());
+        }
+        s.names.remove(path);
+        s.durable_names.remove(path);
+        s.specials.insert(path.to_owned(), special);
+    }
+
+    /// True if a directory exists at `path` (made by `create_dir_all`).
+    #[must_use]
+    pub fn dir_exists(&self, path: &Path) -> bool {
+        self.lock().dirs.contains(path)
     }
 
     /// An empty file system.
@@ -296,6 +351,7 @@ impl SimStorage {
         let mut s = self.lock();
         s.names.remove(path);
         s.durable_names.remove(path);
+        s.specials.remove(path);
     }
 
     /// Paths of the files that currently exist.
@@ -364,7 +420,18 @@ struct SimLock {
     token: u64,
 }
 
-impl DirLock for SimLock {}
+impl DirLock for SimLock {
+    fn write_note(&mut self, note: &str) -> io::Result<()> {
+        let mut s = self.sim.lock();
+        let Some(&id) = s.names.get(&self.path) else {
+            return Ok(());
+        };
+        if let Some(inode) = s.inodes.get_mut(&id) {
+            inode.data = note.as_bytes().to_vec();
+        }
+        Ok(())
+    }
+}
 
 impl Drop for SimLock {
     fn drop(&mut self) {
@@ -387,29 +454,67 @@ impl Storage for SimStorage {
         Ok(())
     }
 
-    fn try_lock(&self, path: &Path) -> Result<Box<dyn DirLock>, LockFailure> {
+    fn is_dir(&self, path: &Path) -> io::Result<bool> {
+        Ok(self.dir_exists(path))
+    }
+
+    fn remove_dir(&self, dir: &Path) -> io::Result<()> {
+        let mut s = self.lock();
+        s.op()?;
+        let occupied = s
+            .names
+            .keys()
+            .chain(s.specials.keys())
+            .any(|p| p.starts_with(dir))
+            || s.dirs.iter().any(|d| d != dir && d.starts_with(dir));
+        if occupied {
+            return Err(io::Error::from_raw_os_error(39)); // ENOTEMPTY
+        }
+        s.dirs.remove(dir);
+        Ok(())
+    }
+
+    fn try_lock(&self, path: &Path) -> Result<AcquiredLock, LockFailure> {
         let mut s = self.lock();
         s.op().map_err(LockFailure::Io)?;
         s.parent_exists(path).map_err(LockFailure::Io)?;
+        s.regular(path).map_err(LockFailure::Io)?;
         if s.locks.contains_key(path) {
             return Err(LockFailure::Held(Some("another SimStorage handle".into())));
+        }
+        let created = !s.names.contains_key(path);
+        if created {
+            let id = s.new_inode();
+            s.names.insert(path.to_owned(), id);
         }
         s.next_token += 1;
         let token = s.next_token;
         s.locks.insert(path.to_owned(), token);
-        Ok(Box::new(SimLock {
+        drop(s);
+        let mut lock = SimLock {
             sim: self.clone(),
             path: path.to_owned(),
             token,
-        }))
+        };
+        lock.write_note("pid sim").map_err(LockFailure::Io)?;
+        Ok(AcquiredLock {
+            lock: Box::new(lock),
+            created,
+        })
+    }
+
+    fn lock_held(&self, path: &Path) -> io::Result<Option<bool>> {
+        Ok(Some(self.lock().locks.contains_key(path)))
     }
 
     fn len(&self, path: &Path) -> io::Result<Option<u64>> {
         let s = self.lock();
+        s.regular(path)?;
         Ok(s.names.get(path).map(|id| s.inodes[id].data.len() as u64))
     }
 
     fn open_read(&self, path: &Path) -> io::Result<Option<Box<dyn Read + Send>>> {
+        self.lock().regular(path)?;
         Ok(self
             .read(path)
             .map(|data| Box::new(Cursor::new(data)) as Box<dyn Read + Send>))
@@ -419,8 +524,19 @@ impl Storage for SimStorage {
         self.open_file(path, false)
     }
 
-    fn create(&self, path: &Path) -> io::Result<Box<dyn StorageFile>> {
+    fn create_new(&self, path: &Path) -> io::Result<Box<dyn StorageFile>> {
         self.open_file(path, true)
+    }
+
+    fn new_directory_id(&self) -> io::Result<[u8; 16]> {
+        // Reproducible (fixtures are byte-compared), distinct per call.
+        let mut s = self.lock();
+        s.ids_made += 1;
+        let n = s.ids_made;
+        let mut id = [0u8; 16];
+        id[..8].copy_from_slice(&0x5349_4d5f_4449_5231u64.to_le_bytes());
+        id[8..].copy_from_slice(&n.to_le_bytes());
+        Ok(id)
     }
 
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
@@ -430,6 +546,8 @@ impl Storage for SimStorage {
             .names
             .remove(from)
             .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))?;
+        // A link at `to` is replaced, never followed.
+        s.specials.remove(to);
         s.names.insert(to.to_owned(), id);
         Ok(())
     }
@@ -438,6 +556,7 @@ impl Storage for SimStorage {
         let mut s = self.lock();
         s.op()?;
         s.names.remove(path);
+        s.specials.remove(path);
         Ok(())
     }
 
@@ -467,7 +586,7 @@ mod tests {
         let dir = Path::new("/d");
         sim.create_dir_all(dir).unwrap();
         let a = dir.join("a");
-        let mut f = sim.open_append(&a).unwrap();
+        let mut f = sim.create_new(&a).unwrap();
         f.append(b"hello").unwrap();
         f.sync_data().unwrap();
         f.append(b" world").unwrap();
@@ -475,7 +594,7 @@ mod tests {
         sim.power_loss(PowerLoss::DropUnsynced);
         assert_eq!(sim.read(&a), None);
 
-        let mut f = sim.open_append(&a).unwrap();
+        let mut f = sim.create_new(&a).unwrap();
         f.append(b"hello").unwrap();
         f.sync_data().unwrap();
         sim.sync_dir(dir).unwrap();
@@ -489,7 +608,7 @@ mod tests {
         let sim = SimStorage::new();
         sim.create_dir_all(Path::new("/d")).unwrap();
         sim.crash_after_ops(1);
-        let mut f = sim.open_append(Path::new("/d/a")).unwrap();
+        let mut f = sim.create_new(Path::new("/d/a")).unwrap();
         assert!(f.append(b"x").is_err());
         assert!(sim.has_crashed());
         sim.process_crash();

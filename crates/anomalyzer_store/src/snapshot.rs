@@ -1,57 +1,101 @@
 //! Reading and writing the snapshot file.
 //!
-//! Writing is atomic replacement: the bytes go to `anomalyzer.snap.tmp`,
-//! which is fsynced, renamed over `anomalyzer.snap`, and then the directory
-//! is fsynced so the rename itself survives a power cut. A crash at any step
-//! leaves either the old snapshot or the new one, never a mix.
+//! Writing is atomic replacement: the bytes go to `anomalyzer.snap.tmp`
+//! (created with `O_EXCL`), which is fsynced, renamed over
+//! `anomalyzer.snap`, and then the directory is fsynced so the rename
+//! itself survives a power cut. A crash at any step leaves either the old
+//! snapshot or the new one, never a mix.
 //!
-//! Reading streams the file: the header (with its own CRC) is checked before
-//! anything is allocated, the whole-file CRC before the configuration is
+//! Reading streams the file: each header (with its own CRC) is checked
+//! before anything is allocated, a section's CRC before its configuration is
 //! trusted, and the window can never exceed the configuration's `A + R`
-//! values.
+//! values. Version 1 snapshots are still read.
 
 use std::io::{self, Read};
 use std::path::Path;
 
 use anomalyzer_ts::AnomalyzerConf;
 
-use crate::codec::{self, SNAP_HEADER_LEN};
+use crate::codec::{
+    self, DirectoryId, Section, SECTION_HEADER_LEN, SNAP_HEADER_LEN, SNAP_V1_HEADER_LEN,
+};
 use crate::paths::Paths;
+use crate::record::{self, Cursor, SERIES_DEFAULT};
 use crate::storage::Storage;
 use crate::{Error, Result};
 
-/// A snapshot's contents.
+/// Which log a snapshot expects, and the LSN it holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SnapshotMeta {
+    /// `None` for a version-1 snapshot.
+    pub dir_id: Option<DirectoryId>,
+    /// 0 for version 1.
+    pub log_generation: u64,
+    pub log_base_lsn: u64,
+    pub lsn: u64,
+}
+
+/// A snapshot's contents (one series: a single-series directory).
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Snapshot {
+    pub version: u32,
+    pub meta: SnapshotMeta,
     pub conf: AnomalyzerConf,
-    pub lsn: u64,
     pub push_count: u64,
     pub window: Vec<f64>,
 }
 
-/// Writes a snapshot atomically (staging file, fsync, rename, directory fsync).
-pub(crate) fn write(
-    storage: &dyn Storage,
-    paths: &Paths,
+/// The bytes of a version-2 single-series snapshot.
+pub(crate) fn encode(
+    meta: &SnapshotMeta,
+    dir_id: &DirectoryId,
     conf: &AnomalyzerConf,
-    lsn: u64,
     push_count: u64,
     window: &[f64],
-) -> Result<()> {
-    let bytes = codec::encode_snapshot(conf, lsn, push_count, window);
+) -> Vec<u8> {
+    let section = Section {
+        series: SERIES_DEFAULT,
+        name: String::new(),
+        labels: Vec::new(),
+        conf: conf.clone(),
+        push_count,
+        last_timestamp_ns: None,
+        window: window.to_vec(),
+        detector_state: Vec::new(),
+    };
+    let mut b =
+        codec::encode_snapshot_header(dir_id, 1, meta.log_generation, meta.log_base_lsn, meta.lsn)
+            .to_vec();
+    b.extend_from_slice(&codec::encode_section(&section));
+    b
+}
+
+/// Writes a snapshot atomically (staging file, fsync, rename, directory fsync).
+pub(crate) fn write(storage: &dyn Storage, paths: &Paths, bytes: &[u8]) -> Result<()> {
     let tmp = &paths.snap_tmp;
     let staged = (|| {
+        // A staging file left by an earlier failure is never read.
+        if storage
+            .len(tmp)
+            .map_err(|e| Error::io("stat", tmp, e))?
+            .is_some()
+        {
+            storage
+                .remove_file(tmp)
+                .map_err(|e| Error::io("remove", tmp, e))?;
+        }
         let mut f = storage
-            .create(tmp)
+            .create_new(tmp)
             .map_err(|e| Error::io("create", tmp, e))?;
-        f.append(&bytes)
+        f.append(bytes)
             .map_err(|e| Error::io("write snapshot to", tmp, e))?;
         f.sync_data().map_err(|e| Error::io("fsync", tmp, e))
     })();
     if let Err(e) = staged {
-        // Best effort: a leftover staging file is ignored and removed at
-        // the next open anyway.
-        let _ = storage.remove_file(tmp);
+        // Best effort: a leftover staging file is removed at the next open.
+        if !matches!(e, Error::NotRegularFile { .. }) {
+            let _ = storage.remove_file(tmp);
+        }
         return Err(e);
     }
     storage
@@ -75,81 +119,59 @@ fn read_exact(r: &mut dyn Read, buf: &mut [u8], path: &Path, what: &str) -> Resu
     })
 }
 
-/// Reads and checks the snapshot; `None` if there is none.
-pub(crate) fn read(storage: &dyn Storage, path: &Path) -> Result<Option<Snapshot>> {
-    let Some(mut r) = storage
-        .open_read(path)
-        .map_err(|e| Error::io("open", path, e))?
-    else {
-        return Ok(None);
-    };
-    let r: &mut dyn Read = &mut r;
-    let mut h = [0u8; SNAP_HEADER_LEN];
-    read_exact(r, &mut h, path, "header")?;
-    let header = codec::decode_snapshot_header(&h).map_err(|e| e.into_error(path))?;
-    let mut crc = crc32c::crc32c(&h);
-
-    let mut conf_bytes = vec![0u8; header.conf_len as usize];
-    read_exact(r, &mut conf_bytes, path, "configuration")?;
-    crc = crc32c::crc32c_append(crc, &conf_bytes);
-    // The header's own CRC vouches for these lengths; the whole-file CRC
-    // is checked before the configuration is trusted, so any damage past
-    // the header is reported as a checksum mismatch.
-    let window_len = header.window_len as usize;
-    if window_len > anomalyzer_ts::MAX_WINDOW || u64::from(header.window_len) > header.push_count {
-        return Err(Error::format(
-            path,
-            format!(
-                "window of {window_len} values for a push count of {}",
-                header.push_count
-            ),
-        ));
-    }
-    let mut window = Vec::with_capacity(window_len.min(4096));
+/// Reads `n` values in chunks, adding their bytes to `crc`.
+fn read_window(r: &mut dyn Read, n: usize, crc: &mut u32, path: &Path) -> Result<Vec<f64>> {
+    let mut window = Vec::with_capacity(n.min(4096));
     let mut chunk = [0u8; 8 * 512];
-    let mut left = window_len;
+    let mut left = n;
     while left > 0 {
-        let n = left.min(512);
-        let bytes = &mut chunk[..8 * n];
+        let k = left.min(512);
+        let bytes = &mut chunk[..8 * k];
         read_exact(r, bytes, path, "window")?;
-        crc = crc32c::crc32c_append(crc, bytes);
+        *crc = crc32c::crc32c_append(*crc, bytes);
         for v in bytes.chunks_exact(8) {
-            let mut a = [0u8; 8];
-            a.copy_from_slice(v);
-            window.push(f64::from_bits(u64::from_le_bytes(a)));
+            window.push(f64::from_bits(codec::u64_at(v, 0)));
         }
-        left -= n;
+        left -= k;
     }
+    Ok(window)
+}
+
+fn read_crc(r: &mut dyn Read, computed: u32, path: &Path) -> Result<()> {
     let mut stored = [0u8; 4];
     read_exact(r, &mut stored, path, "checksum")?;
     let stored = u32::from_le_bytes(stored);
-    if stored != crc {
+    if stored != computed {
         return Err(Error::ChecksumMismatch {
             path: path.to_owned(),
             offset: 0,
             stored,
-            computed: crc,
+            computed,
         });
     }
+    Ok(())
+}
+
+fn expect_end(r: &mut dyn Read, path: &Path) -> Result<()> {
     let mut extra = [0u8; 1];
     match r.read(&mut extra) {
-        Ok(0) => {}
-        Ok(_) => return Err(Error::format(path, "bytes after the checksum")),
-        Err(e) => return Err(Error::io("read", path, e)),
+        Ok(0) => Ok(()),
+        Ok(_) => Err(Error::format(path, "bytes after the last checksum")),
+        Err(e) => Err(Error::io("read", path, e)),
     }
-    if codec::fingerprint(&conf_bytes) != header.fingerprint {
-        return Err(Error::format(
-            path,
-            "configuration does not match its fingerprint",
-        ));
-    }
-    let conf: AnomalyzerConf = serde_json::from_slice(&conf_bytes)
+}
+
+/// The configuration and window checks both versions share, once the
+/// checksums hold.
+fn check_contents(conf_bytes: &[u8], window: &[f64], path: &Path) -> Result<AnomalyzerConf> {
+    let conf: AnomalyzerConf = serde_json::from_slice(conf_bytes)
         .map_err(|e| Error::format(path, format!("stored configuration is invalid: {e}")))?;
-    if window_len > conf.window_capacity() {
+    if window.len() > conf.window_capacity() {
         return Err(Error::format(
             path,
             format!(
-                "window of {window_len} values, more than the configuration's {}",
+                "window of {} values, more than the configuration's {}",
+                window.len(),
                 conf.window_capacity()
             ),
         ));
@@ -160,10 +182,133 @@ pub(crate) fn read(storage: &dyn Storage, path: &Path) -> Result<Option<Snapshot
             format!("non-finite value {bad} in the window"),
         ));
     }
-    Ok(Some(Snapshot {
-        conf,
+    Ok(conf)
+}
+
+/// Reads and checks the snapshot; `None` if there is none.
+pub(crate) fn read(storage: &dyn Storage, path: &Path) -> Result<Option<Snapshot>> {
+    let Some(mut r) = storage
+        .open_read(path)
+        .map_err(|e| Error::io("open", path, e))?
+    else {
+        return Ok(None);
+    };
+    let r: &mut dyn Read = &mut r;
+    let mut h = [0u8; SNAP_HEADER_LEN];
+    read_exact(r, &mut h[..12], path, "header")?;
+    let header_len = codec::snapshot_header_len(&h).map_err(|e| e.into_error(path))?;
+    read_exact(r, &mut h[12..header_len], path, "header")?;
+    let header = codec::decode_snapshot_header(&h[..header_len]).map_err(|e| e.into_error(path))?;
+    let meta = SnapshotMeta {
+        dir_id: header.dir_id,
+        log_generation: header.log_generation,
+        log_base_lsn: header.log_base_lsn,
         lsn: header.lsn,
-        push_count: header.push_count,
+    };
+    if let Some(v1) = header.v1 {
+        debug_assert_eq!(header_len, SNAP_V1_HEADER_LEN);
+        let mut crc = crc32c::crc32c(&h[..header_len]);
+        let mut conf_bytes = vec![0u8; v1.conf_len as usize];
+        read_exact(r, &mut conf_bytes, path, "configuration")?;
+        crc = crc32c::crc32c_append(crc, &conf_bytes);
+        let window_len = v1.window_len as usize;
+        if window_len > anomalyzer_ts::MAX_WINDOW || u64::from(v1.window_len) > v1.push_count {
+            return Err(Error::format(
+                path,
+                format!(
+                    "window of {window_len} values for a push count of {}",
+                    v1.push_count
+                ),
+            ));
+        }
+        let window = read_window(r, window_len, &mut crc, path)?;
+        read_crc(r, crc, path)?;
+        expect_end(r, path)?;
+        if codec::fingerprint(&conf_bytes) != v1.fingerprint {
+            return Err(Error::format(
+                path,
+                "configuration does not match its fingerprint",
+            ));
+        }
+        let conf = check_contents(&conf_bytes, &window, path)?;
+        return Ok(Some(Snapshot {
+            version: 1,
+            meta,
+            conf,
+            push_count: v1.push_count,
+            window,
+        }));
+    }
+    if header.sections != 1 {
+        return Err(Error::format(
+            path,
+            format!(
+                "snapshot of {} series; a single-series directory holds exactly one",
+                header.sections
+            ),
+        ));
+    }
+    let mut sh = [0u8; SECTION_HEADER_LEN];
+    read_exact(r, &mut sh, path, "section header")?;
+    let section = codec::decode_section_header(&sh).map_err(|e| match e.into_error(path) {
+        Error::ChecksumMismatch {
+            path,
+            stored,
+            computed,
+            ..
+        } => Error::ChecksumMismatch {
+            path,
+            offset: SNAP_HEADER_LEN as u64,
+            stored,
+            computed,
+        },
+        other => other,
+    })?;
+    let mut crc = crc32c::crc32c(&sh);
+    let mut identity = vec![0u8; section.identity_len as usize];
+    read_exact(r, &mut identity, path, "series identity")?;
+    crc = crc32c::crc32c_append(crc, &identity);
+    let mut conf_bytes = vec![0u8; section.conf_len as usize];
+    read_exact(r, &mut conf_bytes, path, "configuration")?;
+    crc = crc32c::crc32c_append(crc, &conf_bytes);
+    let window = read_window(r, section.window_len as usize, &mut crc, path)?;
+    let mut state = vec![0u8; section.state_len as usize];
+    read_exact(r, &mut state, path, "detector state")?;
+    crc = crc32c::crc32c_append(crc, &state);
+    read_crc(r, crc, path)?;
+    expect_end(r, path)?;
+    let mut c = Cursor {
+        bytes: &identity,
+        at: 0,
+    };
+    let (name, labels) = record::decode_identity(&mut c).map_err(|e| Error::format(path, e))?;
+    if c.rest() != 0 {
+        return Err(Error::format(path, "bytes after the series identity"));
+    }
+    if section.series != SERIES_DEFAULT || !name.is_empty() || !labels.is_empty() {
+        return Err(Error::format(
+            path,
+            format!(
+                "holds series {} ({name:?}); a single-series directory holds series 0",
+                section.series
+            ),
+        ));
+    }
+    if !state.is_empty() {
+        return Err(Error::format(
+            path,
+            format!(
+                "{} bytes of detector state, which this build does not know",
+                state.len()
+            ),
+        ));
+    }
+    let conf = check_contents(&conf_bytes, &window, path)?;
+    Ok(Some(Snapshot {
+        version: 2,
+        meta,
+        conf,
+        push_count: section.push_count,
         window,
     }))
 }

@@ -1,5 +1,6 @@
-//! The write-ahead log's writer: append a record, sync it per policy,
-//! truncate after a snapshot.
+//! The write-ahead log's writer: append a record, sync it per policy.
+//! A compaction does not truncate the log: it prepares the next
+//! generation's log beside it and renames it into place.
 //!
 //! The writer keeps the length of the log's valid prefix. A failed append
 //! is rolled back to it (`set_len`), so a disk that fills up mid-record
@@ -11,7 +12,8 @@ use std::io;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use crate::codec::{self, WAL_HEADER_LEN};
+use crate::codec::{self, DirectoryId, WAL_HEADER_LEN};
+use crate::record;
 use crate::storage::{Storage, StorageFile};
 use crate::SyncPolicy;
 
@@ -24,13 +26,13 @@ pub(crate) enum WalFailure {
     Rollback(io::Error),
     /// fdatasync failed: what the device holds is unknown.
     Sync(io::Error),
-    /// Truncation failed.
-    Truncate(io::Error),
 }
 
 #[derive(Debug)]
 pub(crate) struct WalWriter {
     pub path: PathBuf,
+    /// Generation of this log (0: a version-1 log).
+    pub generation: u64,
     file: Box<dyn StorageFile>,
     len: u64,
     last_lsn: u64,
@@ -40,57 +42,57 @@ pub(crate) struct WalWriter {
     policy: SyncPolicy,
 }
 
+/// Which step of opening or creating a log failed, for the error message.
+pub(crate) type OpenFailure = (&'static str, io::Error);
+
 impl WalWriter {
-    /// Creates an empty log (header only), fsynced. The caller fsyncs the
-    /// directory.
-    pub(crate) fn create(
+    /// Creates the log of `generation` (header only: directory id,
+    /// generation, `base_lsn`) at `path` with `O_EXCL`, fsynced; a stale
+    /// file there is removed first. The caller renames it into place and
+    /// fsyncs the directory.
+    pub(crate) fn create_staged(
         storage: &dyn Storage,
         path: PathBuf,
-        last_lsn: u64,
+        dir_id: &DirectoryId,
+        generation: u64,
+        base_lsn: u64,
         policy: SyncPolicy,
-    ) -> io::Result<Self> {
-        let mut file = storage.create(&path)?;
-        file.append(&codec::encode_wal_header())?;
-        file.sync_data()?;
-        Ok(Self::with_file(
-            path,
-            file,
-            WAL_HEADER_LEN as u64,
-            last_lsn,
-            policy,
-        ))
+    ) -> Result<Self, OpenFailure> {
+        if storage.len(&path).map_err(|e| ("stat", e))?.is_some() {
+            storage.remove_file(&path).map_err(|e| ("remove", e))?;
+        }
+        let mut file = storage.create_new(&path).map_err(|e| ("create", e))?;
+        file.append(&codec::encode_wal_header(dir_id, generation, base_lsn))
+            .map_err(|e| ("write the header of", e))?;
+        file.sync_data().map_err(|e| ("fsync", e))?;
+        let mut w = Self::with_file(path, file, WAL_HEADER_LEN as u64, base_lsn, policy);
+        w.generation = generation;
+        Ok(w)
     }
 
-    /// Opens an existing log whose valid prefix is `valid_len` bytes (with
-    /// `file_len` bytes on disk): a longer file is truncated to the prefix
-    /// and fsynced before anything is appended.
+    /// Opens an existing log of `generation` whose valid prefix is
+    /// `valid_len` bytes (with `file_len` bytes on disk): a longer file is
+    /// truncated to the prefix and fsynced before anything is appended.
     pub(crate) fn open(
         storage: &dyn Storage,
         path: PathBuf,
+        generation: u64,
         valid_len: u64,
         file_len: u64,
         last_lsn: u64,
         policy: SyncPolicy,
-    ) -> io::Result<Self> {
-        let mut file = storage.open_append(&path)?;
-        if valid_len < WAL_HEADER_LEN as u64 {
-            // Torn while being created: start it again.
-            file.set_len(0)?;
-            file.append(&codec::encode_wal_header())?;
-            file.sync_data()?;
-            return Ok(Self::with_file(
-                path,
-                file,
-                WAL_HEADER_LEN as u64,
-                last_lsn,
-                policy,
-            ));
-        }
+    ) -> Result<Self, OpenFailure> {
+        let mut file = storage
+            .open_append(&path)
+            .map_err(|e| ("open for appending", e))?;
         if file_len != valid_len {
-            file.set_len(valid_len)?;
-            file.sync_data()?;
+            file.set_len(valid_len)
+                .map_err(|e| ("truncate the torn tail of", e))?;
+            file.sync_data().map_err(|e| ("fsync", e))?;
         }
-        Ok(Self::with_file(path, file, valid_len, last_lsn, policy))
+        let mut w = Self::with_file(path, file, valid_len, last_lsn, policy);
+        w.generation = generation;
+        Ok(w)
     }
 
     fn with_file(
@@ -102,6 +104,7 @@ impl WalWriter {
     ) -> Self {
         WalWriter {
             path,
+            generation: 0,
             file,
             len,
             last_lsn,
@@ -117,7 +120,7 @@ impl WalWriter {
     pub(crate) fn append_push(&mut self, value: f64) -> Result<u64, WalFailure> {
         // Recovery refuses LSNs above 2^62, so this cannot overflow.
         let lsn = self.last_lsn + 1;
-        let record = codec::encode_push(lsn, value);
+        let record = record::encode_push(lsn, value);
         if let Err(e) = self.file.append(&record) {
             // Cut off whatever part of the record was written, so the next
             // record does not land after garbage.
@@ -165,21 +168,14 @@ impl WalWriter {
         self.last_sync = Instant::now();
     }
 
-    /// Empties the log after a snapshot that holds every record made it
-    /// durable (the snapshot makes every record durable, synced or not).
-    pub(crate) fn truncate_all(&mut self) -> Result<(), WalFailure> {
-        self.file
-            .set_len(WAL_HEADER_LEN as u64)
-            .map_err(WalFailure::Truncate)?;
-        self.file.sync_data().map_err(WalFailure::Sync)?;
-        self.len = WAL_HEADER_LEN as u64;
-        self.mark_synced();
-        Ok(())
-    }
-
     /// Called once a snapshot holding every record is durable.
     pub(crate) fn snapshot_made_durable(&mut self) {
         self.mark_synced();
+    }
+
+    /// True if records were appended since the last sync.
+    pub(crate) fn has_unsynced(&self) -> bool {
+        self.unsynced > 0
     }
 
     pub(crate) fn len(&self) -> u64 {

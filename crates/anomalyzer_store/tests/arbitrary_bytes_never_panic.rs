@@ -99,12 +99,9 @@ fn extreme_lsns_in_valid_checksums_are_refused_without_overflow() {
     for lsn in [u64::MAX, u64::MAX - 1, 1 << 63] {
         // A snapshot claiming an absurd LSN, with both checksums fixed up.
         let mut s = snap.clone();
-        s[24..32].copy_from_slice(&lsn.to_le_bytes());
-        let crc = crc32c::crc32c(&s[..44]);
-        s[44..48].copy_from_slice(&crc.to_le_bytes());
-        let end = s.len() - 4;
-        let crc = crc32c::crc32c(&s[..end]);
-        s[end..].copy_from_slice(&crc.to_le_bytes());
+        s[48..56].copy_from_slice(&lsn.to_le_bytes());
+        let crc = crc32c::crc32c(&s[..60]);
+        s[60..64].copy_from_slice(&crc.to_le_bytes());
         check(Some(&s), Some(&wal), None);
         let sim = SimStorage::new();
         sim.write_durable(&sim_file(SNAPSHOT_FILE), &s);
@@ -114,9 +111,10 @@ fn extreme_lsns_in_valid_checksums_are_refused_without_overflow() {
 
         // A log record claiming it, with its checksum fixed up.
         let mut w = wal.clone();
-        w[16 + 8..16 + 16].copy_from_slice(&lsn.to_le_bytes());
-        let crc = crc32c::crc32c(&w[16 + 4..16 + 32]);
-        w[16..20].copy_from_slice(&crc.to_le_bytes());
+        let h = WAL_HEADER;
+        w[h + 8..h + 16].copy_from_slice(&lsn.to_le_bytes());
+        let crc = crc32c::crc32c(&w[h + 4..h + PUSH_RECORD]);
+        w[h..h + 4].copy_from_slice(&crc.to_le_bytes());
         check(Some(&snap), Some(&w), None);
     }
 }

@@ -21,7 +21,7 @@ fn damaged_record_followed_by_valid_ones_is_refused_then_salvaged() {
     sim.power_loss(PowerLoss::DropUnsynced);
     let mut wal = sim.read(&sim_file(WAL_FILE)).unwrap();
     // Damage the value of record 5 (LSN 5).
-    let at = 16 + 4 * 32;
+    let at = WAL_HEADER + 4 * PUSH_RECORD;
     wal[at + 27] ^= 0x40;
     sim.write_durable(&sim_file(WAL_FILE), &wal);
 
@@ -40,7 +40,7 @@ fn damaged_record_followed_by_valid_ones_is_refused_then_salvaged() {
                 ..
             } => {
                 assert_eq!(*offset, at as u64);
-                assert_eq!(*resume_offset, (at + 32) as u64);
+                assert_eq!(*resume_offset, (at + PUSH_RECORD) as u64);
                 assert_eq!(*resume_lsn, 6);
             }
             other => panic!("{mode:?}: expected CorruptLog, got {other}"),
@@ -61,6 +61,19 @@ fn damaged_record_followed_by_valid_ones_is_refused_then_salvaged() {
     let report = d.recovery_report().clone();
     assert_eq!(report.salvaged_bytes, 32);
     assert_eq!(report.lost_pushes, 1);
+    // Per file: what was skipped, kept and lost, and why.
+    assert_eq!(report.salvage.len(), 1, "{report:?}");
+    let wal_report = &report.salvage[0];
+    assert_eq!(wal_report.file, sim_file(WAL_FILE));
+    assert_eq!(wal_report.bytes_skipped, 32);
+    assert_eq!(wal_report.records_kept, 9);
+    assert_eq!(wal_report.pushes_lost, 1);
+    assert_eq!(wal_report.records_dropped, 0);
+    assert!(
+        wal_report.reasons.iter().any(|r| r.contains("checksum")),
+        "{:?}",
+        wal_report.reasons
+    );
     assert_eq!(d.lsn(), 10);
     assert_eq!(d.detector().push_count(), 10, "the lost push still counts");
     let kept: Vec<f64> = values

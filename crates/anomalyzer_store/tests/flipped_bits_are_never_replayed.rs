@@ -31,7 +31,7 @@ fn every_bit_flip_of_a_small_log_is_caught() {
                 // Only damage to the last record can look like a torn write;
                 // it is reported and the values before it are exact.
                 assert!(
-                    byte >= 16 + 5 * 32,
+                    byte >= WAL_HEADER + 5 * PUSH_RECORD,
                     "bit {bit}: damage before the last record accepted"
                 );
                 assert_eq!(d.recovery_report().torn_tail_bytes, 32, "bit {bit}");
@@ -40,7 +40,7 @@ fn every_bit_flip_of_a_small_log_is_caught() {
             }
             Err(e) => {
                 assert!(e.is_corruption(), "bit {bit}: {e}");
-                if byte >= 16 {
+                if byte >= WAL_HEADER {
                     assert!(matches!(e, Error::CorruptLog { .. }), "bit {bit}: {e}");
                 }
                 errors += 1;

@@ -1,15 +1,15 @@
 //! The committed fixture of format version 1 (`tests/fixtures/v1/`, made
-//! by `fixture_values` below with `conf()`, snapshot interval 6) still
-//! loads, gives the documented numbers, and is exactly what this build
-//! writes for the same pushes. Regenerate (only for a new format version,
-//! in a new directory) with `ANOMALYZER_WRITE_FIXTURE=1`.
+//! by the version-1 build from `FIXTURE_VALUES` with `conf()`, snapshot
+//! interval 6) still loads, gives the documented numbers, is never changed
+//! by `inspect`, and is converted to version 2 by the first writer: a
+//! crash at any step of the conversion loses nothing.
 
 mod common;
 
 use std::path::{Path, PathBuf};
 
 use anomalyzer_store::{
-    DurableAnomalyzer, PowerLoss, SimStorage, StoreOptions, FORMAT_VERSION, SNAPSHOT_FILE, WAL_FILE,
+    DurableAnomalyzer, PowerLoss, SimStorage, StoreOptions, SNAPSHOT_FILE, WAL_FILE,
 };
 use common::*;
 
@@ -19,59 +19,84 @@ fn fixture_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/v1")
 }
 
-/// The files this build writes for the fixture's pushes.
-fn written_now() -> (Vec<u8>, Vec<u8>) {
-    let sim = SimStorage::new();
-    let options = StoreOptions::default().snapshot_interval(6);
-    let mut d = open_sim(&sim, Some(conf()), options).unwrap();
-    for x in FIXTURE_VALUES {
-        d.push(x).unwrap();
-    }
-    drop(d);
-    sim.power_loss(PowerLoss::DropUnsynced);
-    (
-        sim.read(&sim_file(SNAPSHOT_FILE)).unwrap(),
-        sim.read(&sim_file(WAL_FILE)).unwrap(),
-    )
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(fixture_dir().join(name)).unwrap()
 }
 
 #[test]
-fn version_1_fixture_loads_and_matches_what_we_write() {
-    let (snap, wal) = written_now();
-    if std::env::var_os("ANOMALYZER_WRITE_FIXTURE").is_some() {
-        std::fs::create_dir_all(fixture_dir()).unwrap();
-        std::fs::write(fixture_dir().join(SNAPSHOT_FILE), &snap).unwrap();
-        std::fs::write(fixture_dir().join(WAL_FILE), &wal).unwrap();
-    }
-    assert_eq!(
-        FORMAT_VERSION, 1,
-        "a new version needs a new fixture directory"
-    );
-    let fixture_snap = std::fs::read(fixture_dir().join(SNAPSHOT_FILE)).unwrap();
-    let fixture_wal = std::fs::read(fixture_dir().join(WAL_FILE)).unwrap();
-    assert_eq!(
-        fixture_snap, snap,
-        "snapshot bytes changed: that is a new format version"
-    );
-    assert_eq!(
-        fixture_wal, wal,
-        "log bytes changed: that is a new format version"
-    );
-    assert_eq!(fixture_wal.len(), 16 + 4 * 32);
+fn version_1_fixture_loads_and_is_converted_by_the_first_writer() {
+    let (snap, wal) = (fixture(SNAPSHOT_FILE), fixture(WAL_FILE));
+    assert_eq!(&snap[8..12], &1u32.to_le_bytes(), "a version-1 snapshot");
+    assert_eq!(wal.len(), 16 + 4 * 32);
 
     // Read-only status of the committed files.
     let status = anomalyzer_store::inspect(fixture_dir()).unwrap();
     assert_eq!(status.format_version, 1);
     assert_eq!(status.report.snapshot_lsn, 6);
     assert_eq!(status.report.last_lsn, 10);
+    assert_eq!(status.report.directory_id, None);
     assert_eq!(status.window, FIXTURE_VALUES[4..]);
     assert_eq!(status.conf, conf());
+    assert_eq!(
+        (fixture(SNAPSHOT_FILE), fixture(WAL_FILE)),
+        (snap.clone(), wal.clone())
+    );
 
-    // A writer on a copy continues exactly like a detector that never stopped.
+    // A writer on a copy continues exactly like a detector that never
+    // stopped, and leaves a version-2 directory behind.
     let dir = tempfile::tempdir().unwrap();
     for name in [SNAPSHOT_FILE, WAL_FILE] {
         std::fs::copy(fixture_dir().join(name), dir.path().join(name)).unwrap();
     }
     let mut d = DurableAnomalyzer::open_with(dir.path(), None, StoreOptions::default()).unwrap();
+    assert_eq!(d.manager().wal_generation(), 1);
     assert_same_state(&mut d, &conf(), &FIXTURE_VALUES, "fixture v1");
+    drop(d);
+    let status = anomalyzer_store::inspect(dir.path()).unwrap();
+    assert_eq!(status.format_version, 2);
+    assert_eq!(status.report.last_lsn, 13);
+    assert!(status.report.directory_id.is_some());
+    let snap2 = std::fs::read(dir.path().join(SNAPSHOT_FILE)).unwrap();
+    assert_eq!(&snap2[8..12], &2u32.to_le_bytes());
+    let wal2 = std::fs::read(dir.path().join(WAL_FILE)).unwrap();
+    assert_eq!(&wal2[8..12], &2u32.to_le_bytes());
+    assert_eq!(&wal2[16..32], &snap2[16..32], "one directory id in both");
+}
+
+#[test]
+fn a_crash_at_any_step_of_the_conversion_loses_nothing() {
+    let (snap, wal) = (fixture(SNAPSHOT_FILE), fixture(WAL_FILE));
+    let plant = || {
+        let sim = SimStorage::new();
+        sim.write_durable(&sim_file(SNAPSHOT_FILE), &snap);
+        sim.write_durable(&sim_file(WAL_FILE), &wal);
+        sim
+    };
+    let dry = plant();
+    let before = dry.op_count();
+    drop(open_sim(&dry, None, StoreOptions::default()).unwrap());
+    let ops = dry.op_count() - before;
+    assert!(
+        ops >= 10,
+        "the conversion writes a snapshot and a log: {ops} ops"
+    );
+    let mut cases = 0;
+    for k in 0..=ops {
+        for mode in 0..3 {
+            let sim = plant();
+            sim.crash_after_ops(k);
+            let _ = open_sim(&sim, None, StoreOptions::default());
+            match mode {
+                0 => sim.process_crash(),
+                1 => sim.power_loss(PowerLoss::DropUnsynced),
+                _ => sim.power_loss(PowerLoss::TornUnsynced { seed: k }),
+            }
+            let what = format!("crash after op {k} of the conversion, mode {mode}");
+            let mut d = open_sim(&sim, None, StoreOptions::default())
+                .unwrap_or_else(|e| panic!("{what}: {e}"));
+            assert_same_state(&mut d, &conf(), &FIXTURE_VALUES, &what);
+            cases += 1;
+        }
+    }
+    println!("conversion crash points: {cases}");
 }

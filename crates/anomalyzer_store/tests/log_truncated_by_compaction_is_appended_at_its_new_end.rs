@@ -26,10 +26,13 @@ fn pushes_after_compaction_follow_the_header() {
         let pending = d.manager().pending_wal_entries();
         assert_eq!(
             std::fs::metadata(&wal).unwrap().len(),
-            16 + 32 * pending,
+            WAL_HEADER as u64 + PUSH_RECORD as u64 * pending,
             "push {i}"
         );
-        assert_eq!(d.manager().wal_size_bytes(), 16 + 32 * pending);
+        assert_eq!(
+            d.manager().wal_size_bytes(),
+            WAL_HEADER as u64 + PUSH_RECORD as u64 * pending
+        );
     }
     drop(d);
     let mut d = DurableAnomalyzer::open_with(dir.path(), None, options).unwrap();

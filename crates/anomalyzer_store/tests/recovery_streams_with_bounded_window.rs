@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use anomalyzer_store::{
-    DirLock, DurableAnomalyzer, FsStorage, LockFailure, Storage, StorageFile, StoreOptions,
+    AcquiredLock, DurableAnomalyzer, FsStorage, LockFailure, Storage, StorageFile, StoreOptions,
     SyncPolicy,
 };
 use common::*;
@@ -41,8 +41,17 @@ impl Storage for Metered {
     fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
         FsStorage.create_dir_all(dir)
     }
-    fn try_lock(&self, path: &Path) -> Result<Box<dyn DirLock>, LockFailure> {
+    fn is_dir(&self, path: &Path) -> io::Result<bool> {
+        FsStorage.is_dir(path)
+    }
+    fn remove_dir(&self, dir: &Path) -> io::Result<()> {
+        FsStorage.remove_dir(dir)
+    }
+    fn try_lock(&self, path: &Path) -> Result<AcquiredLock, LockFailure> {
         FsStorage.try_lock(path)
+    }
+    fn lock_held(&self, path: &Path) -> io::Result<Option<bool>> {
+        FsStorage.lock_held(path)
     }
     fn len(&self, path: &Path) -> io::Result<Option<u64>> {
         FsStorage.len(path)
@@ -55,8 +64,8 @@ impl Storage for Metered {
     fn open_append(&self, path: &Path) -> io::Result<Box<dyn StorageFile>> {
         FsStorage.open_append(path)
     }
-    fn create(&self, path: &Path) -> io::Result<Box<dyn StorageFile>> {
-        FsStorage.create(path)
+    fn create_new(&self, path: &Path) -> io::Result<Box<dyn StorageFile>> {
+        FsStorage.create_new(path)
     }
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
         FsStorage.rename(from, to)
@@ -66,6 +75,9 @@ impl Storage for Metered {
     }
     fn sync_dir(&self, dir: &Path) -> io::Result<()> {
         FsStorage.sync_dir(dir)
+    }
+    fn new_directory_id(&self) -> io::Result<[u8; 16]> {
+        FsStorage.new_directory_id()
     }
 }
 

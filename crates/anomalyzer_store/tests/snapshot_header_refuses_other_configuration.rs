@@ -52,11 +52,11 @@ fn unknown_format_version_is_refused() {
     drop(DurableAnomalyzer::open(dir.path(), conf()).unwrap());
     let path = dir.path().join(SNAPSHOT_FILE);
     let mut bytes = std::fs::read(&path).unwrap();
-    bytes[8] = 2; // version 2, header CRC fixed up so only the version is wrong
-    let crc = crc32c::crc32c(&bytes[..44]);
-    bytes[44..48].copy_from_slice(&crc.to_le_bytes());
+    bytes[8] = 3; // version 3, header CRC fixed up so only the version is wrong
+    let crc = crc32c::crc32c(&bytes[..60]);
+    bytes[60..64].copy_from_slice(&crc.to_le_bytes());
     std::fs::write(&path, &bytes).unwrap();
     let err = DurableAnomalyzer::open(dir.path(), conf()).unwrap_err();
     assert!(matches!(err, Error::BadFormat { .. }), "{err}");
-    assert!(err.to_string().contains("format version 2"), "{err}");
+    assert!(err.to_string().contains("format version 3"), "{err}");
 }

@@ -1,7 +1,10 @@
 //! Defect 1 of the seed: a crash after the snapshot's rename but before the
 //! log is truncated made the next recovery load the new snapshot *and*
 //! replay the old log on top, counting every push twice. Records carry
-//! LSNs; replay skips what the snapshot holds.
+//! LSNs; replay skips what the snapshot holds. In format version 2 the old
+//! log is not truncated but replaced by the next generation's: a crash
+//! between the snapshot's rename and the log's leaves the snapshot with its
+//! predecessor log, which recovery accepts and skips.
 
 mod common;
 
@@ -18,9 +21,11 @@ fn crash_between_rename_and_truncation_replays_nothing_twice() {
     for &x in &values {
         d.push(x).unwrap();
     }
-    // Compaction is: create tmp, write, fsync, rename, fsync dir, truncate
-    // log, fsync log. Let it run up to and including the directory fsync.
-    sim.crash_after_ops(5);
+    // Compaction is: create the next log beside the current one, write
+    // its header, fsync it; create the snapshot's staging file, write,
+    // fsync, rename, fsync the directory; rename the next log into place,
+    // fsync the directory. Let it run up to the snapshot's directory fsync.
+    sim.crash_after_ops(8);
     assert!(
         d.compact().is_err(),
         "the simulated crash must stop compaction"
@@ -30,13 +35,11 @@ fn crash_between_rename_and_truncation_replays_nothing_twice() {
 
     // The new snapshot is in place and the old log still holds all 25 records.
     let wal = sim.read(&sim_file(WAL_FILE)).unwrap();
-    assert_eq!(wal.len(), 16 + 25 * 32, "log not truncated");
+    assert_eq!(wal.len(), WAL_HEADER + 25 * PUSH_RECORD, "log not replaced");
+    assert_eq!(u64_at(&wal, 32), 1, "the old log's generation");
     let snap = sim.read(&sim_file(SNAPSHOT_FILE)).unwrap();
-    assert_eq!(
-        u64::from_le_bytes(snap[24..32].try_into().unwrap()),
-        25,
-        "snapshot LSN"
-    );
+    assert_eq!(u64_at(&snap, 48), 25, "snapshot LSN");
+    assert_eq!(u64_at(&snap, 32), 2, "the snapshot expects the next log");
 
     let mut d = open_sim(&sim, Some(conf.clone()), options).unwrap();
     let report = d.recovery_report().clone();
@@ -48,4 +51,11 @@ fn crash_between_rename_and_truncation_replays_nothing_twice() {
         &values,
         "after crash between rename and truncation",
     );
+    // The writer finished the switch at open: the log is the one the
+    // snapshot expects.
+    assert_eq!(d.manager().wal_generation(), 2);
+}
+
+fn u64_at(b: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(b[at..at + 8].try_into().unwrap())
 }

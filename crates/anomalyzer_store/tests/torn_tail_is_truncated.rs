@@ -84,7 +84,7 @@ fn absolute_mode_refuses_a_torn_tail() {
     );
     assert_eq!(
         std::fs::metadata(&wal).unwrap().len(),
-        16 + 32 + 3,
+        (WAL_HEADER + PUSH_RECORD + 3) as u64,
         "refusal modifies nothing"
     );
 }

@@ -62,6 +62,13 @@ pub fn reference_detector(conf: &AnomalyzerConf, values: &[f64]) -> Anomalyzer {
     d
 }
 
+/// Bytes of a version-2 log header (see `docs/format.md`).
+pub const WAL_HEADER: usize = 56;
+/// Bytes of a push record.
+pub const PUSH_RECORD: usize = 32;
+/// Bytes of a version-2 snapshot header.
+pub const SNAP_HEADER: usize = 64;
+
 /// The directory used inside a [`SimStorage`].
 pub fn sim_dir() -> PathBuf {
     PathBuf::from("/state")
