@@ -137,8 +137,9 @@ fn switch_generation(
     let bytes = snapshot::encode(&meta, state.dir_id, state.conf, state.push_count, &values);
     if let Err(error) = snapshot::write(s, paths, &bytes) {
         let _ = s.remove_file(tmp);
-        // After a failed directory fsync the rename's fate is unknown.
-        let poison = matches!(&error, Error::Io { op, .. } if op.starts_with("fsync"));
+        // After a failed directory fsync the rename's fate is unknown; a
+        // failed fsync of the staging file only discards that file.
+        let poison = matches!(&error, Error::Io { op, .. } if *op == "fsync directory");
         return Err(SwitchFailure { error, poison });
     }
     if let Err(e) = s.rename(tmp, &paths.wal) {

@@ -417,9 +417,17 @@ pub(crate) fn recover(
     };
 
     let Some(src) = src.as_mut() else {
-        // Generation 1 with nothing in it: the crash came between the
-        // directory's snapshot and its first log. Version 1 never knew.
-        if snap.version == 1 || (snap.meta.log_generation == 1 && snapshot_lsn == 0) {
+        // A crash while the directory was created, between its snapshot's
+        // rename and its first log's: generation 1, nothing acknowledged,
+        // and the first log still under its staging name (which the
+        // snapshot's directory fsync made durable). Version 1 never knew.
+        let creating = snap.meta.log_generation == 1
+            && snapshot_lsn == 0
+            && storage
+                .len(&paths.wal_tmp)
+                .map_err(|e| Error::io("stat", &paths.wal_tmp, e))?
+                .is_some();
+        if snap.version == 1 || creating {
             return finish(out, file);
         }
         let problem = format!(

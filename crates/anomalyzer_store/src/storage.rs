@@ -282,6 +282,16 @@ impl Storage for FsStorage {
         let (file, created) = open_lock_file(path).map_err(LockFailure::Io)?;
         match file.try_lock() {
             Ok(()) => {
+                // A refused open removes the lock file it created (while
+                // holding it); a lock taken on such an unlinked file
+                // excludes nobody, so it must still be the file at `path`.
+                let ours = file.metadata().map_err(LockFailure::Io)?;
+                let there = fs::symlink_metadata(path).map_err(LockFailure::Io)?;
+                if (ours.dev(), ours.ino()) != (there.dev(), there.ino()) {
+                    return Err(LockFailure::Held(Some(
+                        "another writer that was just giving up the directory".into(),
+                    )));
+                }
                 let mut lock = FsLock(file);
                 // Who holds it, for the next one's error message.
                 let _ = lock.write_note(&format!("pid {}", std::process::id()));
