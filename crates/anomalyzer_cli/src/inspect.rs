@@ -1,6 +1,7 @@
 //! `anomalyzer inspect`: a state directory's status as JSON. Read-only: it
-//! takes no lock and changes nothing, so it can run beside a writer (whose
-//! record being written may then show as a torn tail).
+//! takes no lock and changes nothing, so it can run beside a writer. A
+//! record the writer is still writing is not damage: it is reported as
+//! `ignored_tail_bytes` with `"writer_active": true`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -9,6 +10,7 @@ use anomalyzer_store::Error as StoreError;
 use anyhow::{Context, Result};
 
 use crate::exit::{BadInput, SUCCESS};
+use crate::stream::store_error;
 
 /// Arguments of `anomalyzer inspect`.
 #[derive(Debug, clap::Args)]
@@ -29,7 +31,10 @@ pub fn run(args: InspectArgs) -> Result<ExitCode> {
             ))
             .into())
         }
-        Err(e) => return Err(e).with_context(|| format!("cannot inspect {}", args.dir.display())),
+        Err(e) => {
+            return Err(store_error(e))
+                .with_context(|| format!("cannot inspect {}", args.dir.display()))
+        }
     };
     let r = &status.report;
     let json = serde_json::json!({
@@ -42,6 +47,12 @@ pub fn run(args: InspectArgs) -> Result<ExitCode> {
         "wal_records_after_snapshot": r.replayed,
         "wal_records_in_snapshot": r.already_in_snapshot,
         "torn_tail_bytes": r.torn_tail_bytes,
+        "writer_active": status.writer_active,
+        "writer": status.writer,
+        "ignored_tail_bytes": r.ignored_tail_bytes,
+        "last_compaction_error": status.last_compaction_error,
+        "directory_id": r.directory_id,
+        "wal_generation": r.wal_generation,
         "conf": status.conf,
     });
     let mut out = std::io::stdout().lock();

@@ -8,15 +8,15 @@
 //! group's fsync (made early when the input pauses, for `every-n`); under
 //! `never` they are printed once the OS has the record.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 use std::io::{self, BufRead, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, TryRecvError};
 
 use anomalyzer_store::{
-    conf_differences, DurableAnomalyzer, Error as StoreError, RecoveryMode, StoreOptions,
-    SyncPolicy, DEFAULT_SNAPSHOT_INTERVAL,
+    conf_differences, DurableAnomalyzer, Error as StoreError, RecoveryMode, RecoveryReport,
+    StoreOptions, SyncPolicy, DEFAULT_SNAPSHOT_INTERVAL,
 };
 use anyhow::{Context, Result};
 
@@ -60,8 +60,9 @@ pub struct StreamArgs {
     /// What to do with a line that is not a finite number
     #[arg(long, value_enum, value_name = "ACTION", default_value_t = OnInvalid::Fail)]
     pub on_invalid: OnInvalid,
-    /// Values between snapshots (bounds the replay at restart)
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_SNAPSHOT_INTERVAL)]
+    /// Values between snapshots (bounds the replay at restart; at least 1)
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_SNAPSHOT_INTERVAL,
+          value_parser = clap::value_parser!(u64).range(1..))]
     pub snapshot_interval: u64,
     /// How damage found in the state directory is handled
     #[arg(long, value_enum, value_name = "MODE", default_value_t = Recovery::TolerateTornTail)]
@@ -102,6 +103,16 @@ fn spawn_reader() -> Receiver<Input> {
         }
     });
     rx
+}
+
+/// A store error as one message: its text already holds the OS error, so
+/// the chain stops here (the OS error is printed once, not twice).
+pub fn store_error(e: StoreError) -> anyhow::Error {
+    match e {
+        // A refused value is bad input (exit 2), as in `score`.
+        StoreError::InvalidValue(inner) => anyhow::Error::new(inner),
+        other => anyhow::Error::msg(other.to_string()),
+    }
 }
 
 /// Opens the directory with the configuration the flags and the stored
@@ -148,9 +159,11 @@ fn open(args: &StreamArgs) -> Result<DurableAnomalyzer> {
         }
         Err(StoreError::NoState { .. }) => {
             let conf = args.detector.conf()?;
-            DurableAnomalyzer::open_with(&args.state, Some(conf), options).with_context(context)
+            DurableAnomalyzer::open_with(&args.state, Some(conf), options)
+                .map_err(store_error)
+                .with_context(context)
         }
-        Err(e) => Err(e).with_context(context),
+        Err(e) => Err(store_error(e)).with_context(context),
     }
 }
 
@@ -187,18 +200,89 @@ fn ackable(d: &DurableAnomalyzer, policy: SyncPolicy) -> u64 {
     }
 }
 
+/// `n` and its noun in the right number: `1 push`, `2 pushes`.
+fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// What recovery repaired, one line (none if it repaired nothing), then
+/// salvage's account of each file.
+fn recovery_lines(dir: &std::path::Path, r: &RecoveryReport) -> Vec<String> {
+    let mut parts = Vec::new();
+    if r.torn_tail_bytes > 0 {
+        parts.push(format!(
+            "truncated a torn last record of {}",
+            count(r.torn_tail_bytes, "byte", "bytes")
+        ));
+    }
+    if r.salvaged_bytes > 0 {
+        parts.push(format!(
+            "skipped {} damaged {}",
+            r.salvaged_bytes,
+            if r.salvaged_bytes == 1 {
+                "byte"
+            } else {
+                "bytes"
+            }
+        ));
+    }
+    let mut what = parts.join(", ");
+    if r.lost_pushes > 0 {
+        let lost = format!("{} lost", count(r.lost_pushes, "push", "pushes"));
+        what = if what.is_empty() {
+            lost
+        } else {
+            format!("{what} ({lost})")
+        };
+    }
+    if what.is_empty() && !r.salvage.is_empty() {
+        what = "salvaged".into();
+    }
+    let mut lines = Vec::new();
+    if !what.is_empty() {
+        lines.push(format!("anomalyzer: recovered {}: {what}", dir.display()));
+    }
+    for f in &r.salvage {
+        lines.push(format!(
+            "  {}: {} skipped, {} kept, {} dropped, {} lost",
+            f.file.display(),
+            count(f.bytes_skipped, "byte", "bytes"),
+            count(f.records_kept, "record", "records"),
+            count(f.records_dropped, "record", "records"),
+            count(f.pushes_lost, "push", "pushes"),
+        ));
+        for why in &f.reasons {
+            lines.push(format!("    {why}"));
+        }
+    }
+    lines
+}
+
+/// Reports each kind of snapshot failure once on stderr (the store keeps
+/// retrying; `inspect` shows the last one).
+#[derive(Default)]
+struct SnapshotFailures {
+    seen: BTreeSet<String>,
+}
+
+impl SnapshotFailures {
+    fn check(&mut self, d: &DurableAnomalyzer) {
+        if let Some(e) = d.manager().last_compaction_error() {
+            if self.seen.insert(e.to_owned()) {
+                eprintln!(
+                    "anomalyzer: warning: cannot write a snapshot (retried every {}; until one succeeds the log grows): {e}",
+                    count(d.manager().snapshot_interval(), "push", "pushes")
+                );
+            }
+        }
+    }
+}
+
 /// Runs `anomalyzer stream`.
 pub fn run(args: StreamArgs) -> Result<ExitCode> {
     let mut durable = open(&args)?;
-    let report = durable.recovery_report();
-    if report.torn_tail_bytes > 0 || report.salvaged_bytes > 0 {
-        eprintln!(
-            "anomalyzer: recovered {}: truncated a torn tail of {} bytes, skipped {} damaged bytes ({} pushes lost)",
-            args.state.display(),
-            report.torn_tail_bytes,
-            report.salvaged_bytes,
-            report.lost_pushes
-        );
+    for line in recovery_lines(&args.state, durable.recovery_report()) {
+        eprintln!("{line}");
     }
     let policy = args.sync;
     let rx = spawn_reader();
@@ -214,7 +298,10 @@ pub fn run(args: StreamArgs) -> Result<ExitCode> {
         Err(e) => e.downcast_ref::<BadInput>().is_some(),
     };
     if input_done && policy != SyncPolicy::Never && durable.manager().poisoned().is_none() {
-        durable.sync().context("cannot sync the log")?;
+        durable
+            .sync()
+            .map_err(store_error)
+            .context("cannot sync the log")?;
     }
     acks.release(ackable(&durable, policy))?;
     result.map(|()| ExitCode::from(SUCCESS))
@@ -227,6 +314,7 @@ fn pump<W: Write>(
     args: &StreamArgs,
 ) -> Result<()> {
     let policy = args.sync;
+    let mut failures = SnapshotFailures::default();
     loop {
         let next = if acks.pending.is_empty() {
             rx.recv().ok()
@@ -235,7 +323,10 @@ fn pump<W: Write>(
                 SyncPolicy::Interval(every) => match rx.recv_timeout(every) {
                     Ok(m) => Some(m),
                     Err(RecvTimeoutError::Timeout) => {
-                        durable.sync_if_due().context("cannot sync the log")?;
+                        durable
+                            .sync_if_due()
+                            .map_err(store_error)
+                            .context("cannot sync the log")?;
                         acks.release(ackable(durable, policy))?;
                         continue;
                     }
@@ -245,7 +336,10 @@ fn pump<W: Write>(
                 _ => match rx.try_recv() {
                     Ok(m) => Some(m),
                     Err(TryRecvError::Empty) => {
-                        durable.sync().context("cannot sync the log")?;
+                        durable
+                            .sync()
+                            .map_err(store_error)
+                            .context("cannot sync the log")?;
                         acks.release(ackable(durable, policy))?;
                         continue;
                     }
@@ -289,7 +383,9 @@ fn pump<W: Write>(
         };
         let p = durable
             .push(value)
+            .map_err(store_error)
             .with_context(|| format!("line {line_no}: cannot record value {value}"))?;
+        failures.check(durable);
         acks.pending.push_back((durable.lsn(), value, p));
         acks.release(ackable(durable, policy))?;
     }

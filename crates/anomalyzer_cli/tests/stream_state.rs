@@ -52,7 +52,7 @@ fn lsns_continue_across_runs_and_match_an_uninterrupted_detector() {
     let json = inspect_json(&state);
     assert_eq!(json["last_lsn"], 40);
     assert_eq!(json["window_len"], 8);
-    assert_eq!(json["format_version"], 1);
+    assert_eq!(json["format_version"], 2);
     assert_eq!(json["conf"]["active_size"], 2);
     assert_eq!(json["conf"]["perm_count"], 40);
     for key in ["snapshot_lsn", "wal_bytes"] {
@@ -225,10 +225,14 @@ fn inspect_modifies_nothing_and_reports_a_torn_tail() {
     assert_eq!(listing(dir.path()), before, "inspect changed the directory");
     assert_eq!(json["last_lsn"], 3);
     assert_eq!(json["torn_tail_bytes"], 11);
-    assert_eq!(json["wal_bytes"], 16 + 3 * 32 + 11);
+    assert_eq!(json["wal_bytes"], 56 + 3 * 32 + 11);
+    assert_eq!(json["writer_active"], false);
+    assert_eq!(json["ignored_tail_bytes"], 0);
 
     let missing = inspect(&dir.path().join("nothing-here"));
-    assert_eq!(missing.status.code(), Some(2));
+    assert_eq!(missing.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&missing.stderr);
+    assert!(err.contains("does not exist"), "{err}");
     assert!(!dir.path().join("nothing-here").exists());
 }
 
@@ -263,7 +267,7 @@ fn mid_log_corruption_is_refused_unless_salvage_is_asked_for() {
     assert!(out.status.success());
     let wal = dir.path().join("anomalyzer.wal");
     let mut bytes = std::fs::read(&wal).unwrap();
-    bytes[16 + 32 + 30] ^= 0x10; // the value of the second record
+    bytes[56 + 32 + 30] ^= 0x10; // the value of the second record
     std::fs::write(&wal, &bytes).unwrap();
 
     let out = stream(dir.path(), &[], "1\n");
@@ -286,7 +290,7 @@ fn mid_log_corruption_is_refused_unless_salvage_is_asked_for() {
     );
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("skipped 32 damaged bytes (1 pushes lost)"),
+        err.contains("skipped 32 damaged bytes (1 push lost)"),
         "{err}"
     );
     assert_eq!(
