@@ -126,9 +126,6 @@ pub(crate) const WAL_V1_HEADER_LEN: usize = 16;
 pub(crate) const SNAP_MAGIC: [u8; 8] = *b"AZTSSNAP";
 pub(crate) const SNAP_HEADER_LEN: usize = 64;
 pub(crate) const SNAP_V1_HEADER_LEN: usize = 48;
-pub(crate) const SECTION_HEADER_LEN: usize = 44;
-/// Largest detector-state field accepted in a section.
-pub(crate) const MAX_DETECTOR_STATE: u32 = 1 << 20;
 /// Largest LSN and push count accepted from disk (2^62): far beyond any
 /// real stream, and it keeps every `+ 1` in recovery and appends exact.
 pub(crate) const MAX_LSN: u64 = 1 << 62;
@@ -436,116 +433,6 @@ pub(crate) fn encode_snapshot_header(
     h
 }
 
-/// One series' state in a snapshot.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Section {
-    pub series: u32,
-    pub name: String,
-    pub labels: Vec<(String, String)>,
-    pub conf: AnomalyzerConf,
-    pub push_count: u64,
-    pub last_timestamp_ns: Option<i64>,
-    pub window: Vec<f64>,
-    pub detector_state: Vec<u8>,
-}
-
-/// The lengths a section header announces, trusted after its CRC.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct SectionHeader {
-    pub len: u32,
-    pub series: u32,
-    pub push_count: u64,
-    pub last_timestamp_ns: Option<i64>,
-    pub window_len: u32,
-    pub conf_len: u32,
-    pub identity_len: u32,
-    pub state_len: u32,
-}
-
-/// Encodes one section.
-pub(crate) fn encode_section(s: &Section) -> Vec<u8> {
-    let conf = encode_conf(&s.conf);
-    let mut identity = Vec::new();
-    crate::record::encode_identity(&mut identity, &s.name, &s.labels);
-    let body = identity.len() + conf.len() + 8 * s.window.len() + s.detector_state.len();
-    let mut b = Vec::with_capacity(SECTION_HEADER_LEN + body + 4);
-    // Lengths are bounded by validation (conf ≤ 64 KiB, window ≤ 2^24).
-    b.extend_from_slice(&((SECTION_HEADER_LEN - 4 + body + 4) as u32).to_le_bytes());
-    b.extend_from_slice(&s.series.to_le_bytes());
-    b.extend_from_slice(&s.push_count.to_le_bytes());
-    b.extend_from_slice(&s.last_timestamp_ns.unwrap_or(i64::MIN).to_le_bytes());
-    b.extend_from_slice(&(s.window.len() as u32).to_le_bytes());
-    b.extend_from_slice(&(conf.len() as u32).to_le_bytes());
-    b.extend_from_slice(&(identity.len() as u32).to_le_bytes());
-    b.extend_from_slice(&(s.detector_state.len() as u32).to_le_bytes());
-    let crc = crc32c::crc32c(&b);
-    b.extend_from_slice(&crc.to_le_bytes());
-    b.extend_from_slice(&identity);
-    b.extend_from_slice(&conf);
-    for v in &s.window {
-        b.extend_from_slice(&v.to_bits().to_le_bytes());
-    }
-    b.extend_from_slice(&s.detector_state);
-    let crc = crc32c::crc32c(&b);
-    b.extend_from_slice(&crc.to_le_bytes());
-    b
-}
-
-/// Checks a section header (its own CRC, then every length's bound).
-pub(crate) fn decode_section_header(
-    h: &[u8; SECTION_HEADER_LEN],
-) -> Result<SectionHeader, HeaderError> {
-    let computed = crc32c::crc32c(&h[..40]);
-    let stored = u32_at(h, 40);
-    if computed != stored {
-        return Err(HeaderError::Checksum { stored, computed });
-    }
-    let sh = SectionHeader {
-        len: u32_at(h, 0),
-        series: u32_at(h, 4),
-        push_count: u64_at(h, 8),
-        last_timestamp_ns: Some(u64_at(h, 16) as i64).filter(|&t| t != i64::MIN),
-        window_len: u32_at(h, 24),
-        conf_len: u32_at(h, 28),
-        identity_len: u32_at(h, 32),
-        state_len: u32_at(h, 36),
-    };
-    let invalid = |m: String| Err(HeaderError::Invalid(m));
-    if sh.push_count > MAX_LSN {
-        return invalid(format!("push count {} out of range", sh.push_count));
-    }
-    if sh.conf_len > MAX_CONF_LEN || sh.state_len > MAX_DETECTOR_STATE {
-        return invalid(format!(
-            "configuration of {} bytes or detector state of {} bytes",
-            sh.conf_len, sh.state_len
-        ));
-    }
-    if sh.window_len as usize > anomalyzer_ts::MAX_WINDOW
-        || u64::from(sh.window_len) > sh.push_count
-    {
-        return invalid(format!(
-            "window of {} values for a push count of {}",
-            sh.window_len, sh.push_count
-        ));
-    }
-    // identity: a u16 name length, a u16 label count, at most 65 535
-    // labels of two u16-prefixed strings.
-    let max_identity = 4 + u64::from(u16::MAX) * (1 + 2 * (2 + u64::from(u16::MAX)));
-    let body = u64::from(sh.identity_len)
-        + u64::from(sh.conf_len)
-        + 8 * u64::from(sh.window_len)
-        + u64::from(sh.state_len);
-    if u64::from(sh.identity_len) > max_identity
-        || u64::from(sh.len) != (SECTION_HEADER_LEN - 4) as u64 + body + 4
-    {
-        return invalid(format!(
-            "section length {} does not match its fields",
-            sh.len
-        ));
-    }
-    Ok(sh)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -608,7 +495,7 @@ mod tests {
     }
 
     #[test]
-    fn snapshot_header_and_section_round_trip() {
+    fn snapshot_header_round_trips() {
         let h = encode_snapshot_header(&ID, 1, 4, 90, 95);
         assert_eq!(snapshot_header_len(&h).unwrap(), SNAP_HEADER_LEN);
         let d = decode_snapshot_header(&h).unwrap();
@@ -622,24 +509,6 @@ mod tests {
             ),
             (Some(ID), 1, 4, 90, 95)
         );
-        let conf = AnomalyzerConf::builder().active_size(1).build().unwrap();
-        let s = Section {
-            series: 5,
-            name: "cpu".into(),
-            labels: vec![("host".into(), "a".into())],
-            conf,
-            push_count: 9,
-            last_timestamp_ns: Some(-5),
-            window: vec![1.0, 2.0],
-            detector_state: vec![1, 2, 3],
-        };
-        let b = encode_section(&s);
-        let mut sh = [0u8; SECTION_HEADER_LEN];
-        sh.copy_from_slice(&b[..SECTION_HEADER_LEN]);
-        let head = decode_section_header(&sh).unwrap();
-        assert_eq!(head.len as usize, b.len() - 4);
-        assert_eq!((head.window_len, head.state_len), (2, 3));
-        assert_eq!(head.last_timestamp_ns, Some(-5));
     }
 
     #[test]

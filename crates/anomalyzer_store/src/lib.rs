@@ -40,15 +40,19 @@
 #![warn(missing_docs)]
 
 pub mod codec;
+mod compaction;
 mod conf_differences;
 mod durable;
 mod error;
 mod lock;
+mod log_reader;
 mod manager;
 mod options;
 mod paths;
 mod record;
 mod recovery;
+mod recovery_report;
+mod section;
 mod sim_storage;
 mod snapshot;
 mod status;

@@ -25,13 +25,15 @@
 
 use std::collections::VecDeque;
 use std::io::{self, Read};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anomalyzer_ts::AnomalyzerConf;
 
 use crate::codec::{self, id_hex, DirectoryId, LogIdentity, WAL_HEADER_LEN};
+use crate::log_reader::{read_record, resync, LogReader};
 use crate::paths::Paths;
-use crate::record::{self, Record, RECORD_HEADER_LEN, SERIES_DEFAULT};
+use crate::record::{Record, SERIES_DEFAULT};
+pub use crate::recovery_report::{FileSalvage, RecoveryReport};
 use crate::snapshot::{self, Snapshot, SnapshotMeta};
 use crate::storage::Storage;
 use crate::{Error, Result};
@@ -57,79 +59,6 @@ pub enum RecoveryMode {
     /// [`RecoveryReport::salvage`]. The repaired state is written as a new
     /// snapshot at once. Files of another directory are still refused.
     Salvage,
-}
-
-/// What salvage did to one file.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct FileSalvage {
-    /// The file.
-    pub file: PathBuf,
-    /// Damaged bytes skipped (a torn tail included).
-    pub bytes_skipped: u64,
-    /// Valid records applied.
-    pub records_kept: u64,
-    /// Valid records not applied, and not held by the snapshot either
-    /// (the reasons say which).
-    pub records_dropped: u64,
-    /// Pushes known to have happened (from the LSNs) whose records are gone.
-    pub pushes_lost: u64,
-    /// What was wrong, one line per problem (at most 16, then a count).
-    pub reasons: Vec<String>,
-}
-
-impl FileSalvage {
-    fn reason(&mut self, why: String) {
-        match self.reasons.len() {
-            0..16 => self.reasons.push(why),
-            16 => self.reasons.push("more problems not listed".into()),
-            _ => {}
-        }
-    }
-
-    /// True if salvage found nothing wrong in the file.
-    #[must_use]
-    pub fn is_clean(&self) -> bool {
-        self.bytes_skipped == 0
-            && self.records_dropped == 0
-            && self.pushes_lost == 0
-            && self.reasons.is_empty()
-    }
-}
-
-/// What recovery found and did. Plain data, for logs and `inspect`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct RecoveryReport {
-    /// LSN stored in the snapshot.
-    pub snapshot_lsn: u64,
-    /// LSN of the last push recovered (the snapshot's if the log adds none).
-    pub last_lsn: u64,
-    /// Log records applied on top of the snapshot.
-    pub replayed: u64,
-    /// Log records skipped because the snapshot already holds them (a crash
-    /// between a snapshot and the switch to the next log).
-    pub already_in_snapshot: u64,
-    /// Bytes of a torn last record (truncated by a writer).
-    pub torn_tail_bytes: u64,
-    /// Bytes at the end of the log that a reader ignored because a writer
-    /// holds the lock (a record being written); not damage.
-    pub ignored_tail_bytes: u64,
-    /// Bytes of mid-log damage skipped ([`RecoveryMode::Salvage`] only).
-    pub salvaged_bytes: u64,
-    /// Pushes whose records were in the skipped bytes or missing.
-    pub lost_pushes: u64,
-    /// Size of the log file as found (0 if missing).
-    pub wal_bytes: u64,
-    /// The format version of the snapshot found (1 or 2).
-    pub format_version: u32,
-    /// The directory id (32 hex digits), `None` for version 1.
-    pub directory_id: Option<String>,
-    /// The log's generation (0: version 1 or missing).
-    pub wal_generation: u64,
-    /// Per file, what salvage skipped, kept and dropped (empty unless
-    /// [`RecoveryMode::Salvage`] found something).
-    pub salvage: Vec<FileSalvage>,
 }
 
 /// What the writer must do with the log found.
@@ -160,122 +89,6 @@ pub(crate) struct Recovered {
     /// repaired something: write a new snapshot and log at once.
     pub must_compact: bool,
     pub report: RecoveryReport,
-}
-
-/// A read buffer over a stream that knows the file offset of what it holds.
-struct LogReader<'a> {
-    src: &'a mut dyn Read,
-    buf: Vec<u8>,
-    start: usize,
-    base: u64,
-    eof: bool,
-}
-
-impl<'a> LogReader<'a> {
-    fn new(src: &'a mut dyn Read) -> Self {
-        LogReader {
-            src,
-            buf: Vec::with_capacity(64 * 1024),
-            start: 0,
-            base: 0,
-            eof: false,
-        }
-    }
-
-    fn offset(&self) -> u64 {
-        self.base + self.start as u64
-    }
-
-    /// Buffers at least `n` bytes unless the stream ends first; returns how
-    /// many are available.
-    fn fill(&mut self, n: usize) -> io::Result<usize> {
-        while self.buf.len() - self.start < n && !self.eof {
-            if self.start > 32 * 1024 {
-                self.buf.drain(..self.start);
-                self.base += self.start as u64;
-                self.start = 0;
-            }
-            let old = self.buf.len();
-            self.buf.resize(old + 64 * 1024, 0);
-            let got = loop {
-                match self.src.read(&mut self.buf[old..]) {
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    r => break r,
-                }
-            };
-            match got {
-                Ok(0) => {
-                    self.buf.truncate(old);
-                    self.eof = true;
-                }
-                Ok(k) => self.buf.truncate(old + k),
-                Err(e) => {
-                    self.buf.truncate(old);
-                    return Err(e);
-                }
-            }
-        }
-        Ok(self.buf.len() - self.start)
-    }
-
-    fn peek(&self, n: usize) -> &[u8] {
-        &self.buf[self.start..self.start + n]
-    }
-
-    fn consume(&mut self, n: usize) {
-        self.start += n;
-    }
-
-    /// Drains the rest of the stream; returns the end offset.
-    fn end_offset(&mut self) -> io::Result<u64> {
-        loop {
-            let avail = self.buf.len() - self.start;
-            self.consume(avail);
-            if self.fill(1)? == 0 {
-                return Ok(self.offset());
-            }
-        }
-    }
-}
-
-/// Reads the one record at the reader's position: its LSN, contents and
-/// length. `Err(reason)` if the bytes there are not a valid record
-/// (including a record cut by the end of file).
-fn read_record(
-    r: &mut LogReader<'_>,
-    version: u32,
-) -> io::Result<Result<(u64, Record, usize), String>> {
-    let avail = r.fill(RECORD_HEADER_LEN)?;
-    if avail < RECORD_HEADER_LEN {
-        return Ok(Err(format!("{avail} bytes, less than a record header")));
-    }
-    let header = match record::parse_record_header(r.peek(RECORD_HEADER_LEN), version) {
-        Ok(h) => h,
-        Err(reason) => return Ok(Err(reason)),
-    };
-    let len = RECORD_HEADER_LEN + header.len;
-    let avail = r.fill(len)?;
-    if avail < len {
-        return Ok(Err(format!("record cut short: {avail} of {len} bytes")));
-    }
-    Ok(record::decode_record(r.peek(len), version).map(|(lsn, rec)| (lsn, rec, len)))
-}
-
-/// Scans forward byte by byte from the reader's position for a valid record
-/// with an LSN above `floor`; returns its offset and LSN, leaving the reader
-/// on it.
-fn resync(r: &mut LogReader<'_>, floor: u64, version: u32) -> io::Result<Option<(u64, u64)>> {
-    loop {
-        if r.fill(RECORD_HEADER_LEN)? < RECORD_HEADER_LEN {
-            return Ok(None);
-        }
-        if let Ok((lsn, _, _)) = read_record(r, version)? {
-            if lsn > floor {
-                return Ok(Some((r.offset(), lsn)));
-            }
-        }
-        r.consume(1);
-    }
 }
 
 /// How the log found relates to the snapshot.

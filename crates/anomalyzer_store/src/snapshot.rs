@@ -16,11 +16,10 @@ use std::path::Path;
 
 use anomalyzer_ts::AnomalyzerConf;
 
-use crate::codec::{
-    self, DirectoryId, Section, SECTION_HEADER_LEN, SNAP_HEADER_LEN, SNAP_V1_HEADER_LEN,
-};
+use crate::codec::{self, DirectoryId, SNAP_HEADER_LEN, SNAP_V1_HEADER_LEN};
 use crate::paths::Paths;
 use crate::record::{self, Cursor, SERIES_DEFAULT};
+use crate::section::{self, Section, SECTION_HEADER_LEN};
 use crate::storage::Storage;
 use crate::{Error, Result};
 
@@ -66,7 +65,7 @@ pub(crate) fn encode(
     let mut b =
         codec::encode_snapshot_header(dir_id, 1, meta.log_generation, meta.log_base_lsn, meta.lsn)
             .to_vec();
-    b.extend_from_slice(&codec::encode_section(&section));
+    b.extend_from_slice(&section::encode_section(&section));
     b
 }
 
@@ -250,7 +249,7 @@ pub(crate) fn read(storage: &dyn Storage, path: &Path) -> Result<Option<Snapshot
     }
     let mut sh = [0u8; SECTION_HEADER_LEN];
     read_exact(r, &mut sh, path, "section header")?;
-    let section = codec::decode_section_header(&sh).map_err(|e| match e.into_error(path) {
+    let section = section::decode_section_header(&sh).map_err(|e| match e.into_error(path) {
         Error::ChecksumMismatch {
             path,
             stored,
