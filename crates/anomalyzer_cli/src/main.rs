@@ -5,7 +5,10 @@
 //! own module; errors map to the exit codes in [`exit`].
 
 mod detector_args;
+mod diag;
+mod echo;
 mod exit;
+mod float_text;
 mod input;
 mod inspect;
 mod output;

@@ -1,7 +1,7 @@
 //! The scored CSV: `[timestamp,]value,probability[,<method>...][,anomaly]`.
 //!
-//! Floats are written with Rust's `{}` for `f64`, the shortest text that
-//! parses back to the same number, so the output round-trips exactly.
+//! Floats are written in their shortest round-trip form ([`Shortest`]:
+//! `1e300`, `0.30000000000000004`), so the output parses back exactly.
 //! Written by hand rather than through the `csv` crate so that a closed
 //! stdout surfaces as a plain `io::Error` of kind `BrokenPipe` (quiet exit).
 
@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 
 use anomalyzer_ts::{Explanation, Method};
 use anyhow::{Context, Result};
+
+use crate::float_text::Shortest;
 
 /// Which optional columns the output has.
 #[derive(Debug, Clone, PartialEq)]
@@ -96,14 +98,14 @@ impl CsvOutput {
             write_field(w, row.timestamp.unwrap_or(""))?;
             w.write_all(b",")?;
         }
-        write!(w, "{},{}", row.value, row.probability)?;
+        write!(w, "{},{}", Shortest(row.value), Shortest(row.probability))?;
         for &m in &self.columns.explain {
             let p = row
                 .explanation
                 .and_then(|e| e.get(m))
                 .and_then(|t| t.probability);
             match p {
-                Some(p) => write!(w, ",{p}")?,
+                Some(p) => write!(w, ",{}", Shortest(p))?,
                 None => w.write_all(b",")?,
             }
         }
@@ -216,7 +218,7 @@ mod tests {
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(
             text,
-            "value,probability,magnitude,ks,anomaly\n-0.0000001,0.30000000000000004,0.3333333333333333,,false\n"
+            "value,probability,magnitude,ks,anomaly\n-1e-7,0.30000000000000004,0.3333333333333333,,false\n"
         );
     }
 }

@@ -9,7 +9,7 @@
 //! `never` they are printed once the OS has the record.
 
 use std::collections::VecDeque;
-use std::io::{self, BufRead, Write};
+use std::io::{self, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, TryRecvError};
@@ -21,7 +21,13 @@ use anomalyzer_store::{
 use anyhow::{Context, Result};
 
 use crate::detector_args::{read_config, DetectorArgs};
+use crate::diag::eprint_line;
+use crate::echo::echo;
 use crate::exit::{BadInput, SUCCESS};
+use crate::float_text::Shortest;
+use crate::input::{
+    parse_max_line_bytes, parse_value, BoundedLines, LineError, DEFAULT_MAX_LINE_BYTES,
+};
 
 /// What to do with a line that is not a finite number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -66,38 +72,36 @@ pub struct StreamArgs {
     /// How damage found in the state directory is handled
     #[arg(long, value_enum, value_name = "MODE", default_value_t = Recovery::TolerateTornTail)]
     pub recovery: Recovery,
+    /// The longest input line accepted, in bytes; a longer one stops the run (exit 2)
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_LINE_BYTES, value_parser = parse_max_line_bytes)]
+    pub max_line_bytes: usize,
 }
 
 enum Input {
-    Line(u64, Result<String, String>),
+    /// A line's number and text (at most `--max-line-bytes`, no `\n`; a
+    /// byte-order mark at the very start of the input dropped).
+    Line(u64, Vec<u8>),
     Failed(io::Error),
+    /// A line over the limit; nothing after it is read.
+    TooLong(String),
 }
 
 /// Reads stdin on a thread so the main loop can sync while input is idle.
-fn spawn_reader() -> Receiver<Input> {
+fn spawn_reader(max_line_bytes: usize) -> Receiver<Input> {
     let (tx, rx) = mpsc::sync_channel(4096);
     std::thread::spawn(move || {
         let stdin = io::stdin();
-        let mut stdin = stdin.lock();
-        let mut buf = Vec::new();
-        let mut line_no = 0u64;
+        let mut lines = BoundedLines::new(stdin.lock(), max_line_bytes);
         loop {
-            buf.clear();
-            match stdin.read_until(b'\n', &mut buf) {
-                Ok(0) => return,
-                Ok(_) => {
-                    line_no += 1;
-                    let text = String::from_utf8(std::mem::take(&mut buf))
-                        .map_err(|_| "not valid UTF-8".to_owned());
-                    if tx.send(Input::Line(line_no, text)).is_err() {
-                        return;
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    let _ = tx.send(Input::Failed(e));
-                    return;
-                }
+            let msg = match lines.next_line() {
+                Ok(None) => return,
+                Ok(Some((n, text))) => Input::Line(n, text.to_vec()),
+                Err(LineError::Io(e)) => Input::Failed(e),
+                Err(LineError::TooLong(t)) => Input::TooLong(format!("standard input: {t}")),
+            };
+            let last = !matches!(msg, Input::Line(..));
+            if tx.send(msg).is_err() || last {
+                return;
             }
         }
     });
@@ -168,7 +172,7 @@ impl<W: Write> Acks<W> {
             if l > lsn {
                 break;
             }
-            writeln!(self.out, "{l},{value},{p}")?;
+            writeln!(self.out, "{l},{},{}", Shortest(value), Shortest(p))?;
             self.pending.pop_front();
             wrote = true;
         }
@@ -192,7 +196,7 @@ pub fn run(args: StreamArgs) -> Result<ExitCode> {
     let mut durable = open(&args)?;
     let report = durable.recovery_report();
     if report.torn_tail_bytes > 0 || report.salvaged_bytes > 0 {
-        eprintln!(
+        eprint_line!(
             "anomalyzer: recovered {}: truncated a torn tail of {} bytes, skipped {} damaged bytes ({} pushes lost)",
             args.state.display(),
             report.torn_tail_bytes,
@@ -201,7 +205,7 @@ pub fn run(args: StreamArgs) -> Result<ExitCode> {
         );
     }
     let policy = args.sync;
-    let rx = spawn_reader();
+    let rx = spawn_reader(args.max_line_bytes);
     let mut acks = Acks {
         out: io::stdout().lock(),
         pending: VecDeque::new(),
@@ -259,28 +263,19 @@ fn pump<W: Write>(
         let (line_no, text) = match msg {
             Input::Line(n, t) => (n, t),
             Input::Failed(e) => return Err(e).context("cannot read standard input"),
+            Input::TooLong(why) => return Err(BadInput(why).into()),
         };
-        let parsed = text.and_then(|t| {
-            let t = t.trim();
-            if t.is_empty() {
-                return Ok(None);
-            }
-            t.parse::<f64>()
-                .map_err(|_| format!("{t:?} is not a number"))
-                .and_then(|v| {
-                    anomalyzer_ts::Anomalyzer::check_value(v)
-                        .map(|()| Some(v))
-                        .map_err(|_| format!("{t:?} is not a finite number"))
-                })
-        });
-        let value = match parsed {
-            Ok(Some(v)) => v,
-            Ok(None) => continue,
+        let text = text.trim_ascii();
+        if text.is_empty() {
+            continue;
+        }
+        let value = match parse_value(text) {
+            Ok(v) => v,
             Err(why) => {
-                let msg = format!("line {line_no}: {why}");
+                let msg = format!("line {line_no}: \"{}\" is {why}", echo(text));
                 match args.on_invalid {
                     OnInvalid::Skip => {
-                        eprintln!("anomalyzer: {msg} (skipped)");
+                        eprint_line!("anomalyzer: {msg} (skipped)");
                         continue;
                     }
                     OnInvalid::Fail => return Err(BadInput(msg).into()),
@@ -289,7 +284,7 @@ fn pump<W: Write>(
         };
         let p = durable
             .push(value)
-            .with_context(|| format!("line {line_no}: cannot record value {value}"))?;
+            .with_context(|| format!("line {line_no}: cannot record value {}", Shortest(value)))?;
         acks.pending.push_back((durable.lsn(), value, p));
         acks.release(ackable(durable, policy))?;
     }
