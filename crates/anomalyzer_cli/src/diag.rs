@@ -18,7 +18,7 @@ pub fn line(line: &str) {
     let _ = err.flush();
 }
 
-/// Like `eprintln!`, through [`line`]: never panics.
+/// Like `eprintln!`, through [`line()`]: never panics.
 macro_rules! eprint_line {
     ($($arg:tt)*) => {
         $crate::diag::line(&format!($($arg)*))

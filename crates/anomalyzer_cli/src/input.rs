@@ -16,7 +16,9 @@ mod json_line;
 mod jsonl;
 mod number;
 
-pub use bounded_lines::{parse_max_line_bytes, BoundedLines, LineError, DEFAULT_MAX_LINE_BYTES};
+pub use bounded_lines::{
+    parse_max_line_bytes, BoundedLines, LineError, BOM, DEFAULT_MAX_LINE_BYTES,
+};
 pub use number::parse_value;
 
 use csv_rows::CsvRows;

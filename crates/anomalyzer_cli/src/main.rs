@@ -4,6 +4,7 @@
 //! (and `anomalyzer_store` for durable state). Each subcommand lives in its
 //! own module; errors map to the exit codes in [`exit`].
 
+mod conf_file;
 mod detector_args;
 mod diag;
 mod echo;

@@ -18,9 +18,10 @@ use anomalyzer_store::{
     conf_differences, DurableAnomalyzer, Error as StoreError, RecoveryMode, StoreOptions,
     SyncPolicy, DEFAULT_SNAPSHOT_INTERVAL,
 };
+use anomalyzer_ts::AnomalyzerConf;
 use anyhow::{Context, Result};
 
-use crate::detector_args::{read_config, DetectorArgs};
+use crate::detector_args::DetectorArgs;
 use crate::diag::eprint_line;
 use crate::echo::echo;
 use crate::exit::{BadInput, SUCCESS};
@@ -120,24 +121,16 @@ fn open(args: &StreamArgs) -> Result<DurableAnomalyzer> {
             Recovery::Salvage => RecoveryMode::Salvage,
         });
     let context = || format!("cannot open state directory {}", args.state.display());
+    // A bad --config is refused before the directory is touched.
+    args.detector.patch()?;
     match DurableAnomalyzer::open_with(&args.state, None, options) {
         Ok(durable) => {
             if !args.detector.is_empty() {
+                // The fields given (file, then flags) over the stored ones:
+                // what they leave unset cannot conflict.
                 let stored = durable.manager().conf();
-                let base = match &args.detector.config {
-                    Some(path) => {
-                        let mut b = read_config(path)?;
-                        b.active_size = b.active_size.or(Some(1));
-                        b
-                    }
-                    None => stored.to_builder(),
-                };
-                let wanted = args
-                    .detector
-                    .overlay(base)
-                    .build()
-                    .context("invalid detector options")?;
-                let differ = conf_differences(stored, &wanted);
+                let wanted = args.detector.conf_over(stored.to_builder())?;
+                let differ = differences(stored, &wanted);
                 if !differ.is_empty() {
                     return Err(BadInput(format!(
                         "detector options conflict with the configuration stored in {} (differs in: {}); \
@@ -156,6 +149,32 @@ fn open(args: &StreamArgs) -> Result<DurableAnomalyzer> {
         }
         Err(e) => Err(e).with_context(context),
     }
+}
+
+/// The fields in which `wanted` differs from `stored`, in words. The same
+/// methods in another order are no difference when the order cannot change
+/// a score ([`AnomalyzerConf::method_order_matters`]); otherwise the entry
+/// says that only the order differs.
+fn differences(stored: &AnomalyzerConf, wanted: &AnomalyzerConf) -> Vec<String> {
+    let same_set = |a: &AnomalyzerConf, b: &AnomalyzerConf| {
+        a.methods().len() == b.methods().len() && a.methods().iter().all(|&m| b.has(m))
+    };
+    conf_differences(stored, wanted)
+        .into_iter()
+        .filter_map(|field| match field {
+            "methods" if same_set(stored, wanted) => stored.method_order_matters().then(|| {
+                let names = |c: &AnomalyzerConf| {
+                    c.methods().iter().map(|m| m.name()).collect::<Vec<_>>().join(",")
+                };
+                format!(
+                    "methods: the order differs ({} stored, {} given), and with three or more tests the order can change the scores",
+                    names(stored),
+                    names(wanted)
+                )
+            }),
+            other => Some(other.to_owned()),
+        })
+        .collect()
 }
 
 /// Acknowledgements waiting for their record to be durable.
