@@ -25,3 +25,25 @@ macro_rules! eprint_line {
     };
 }
 pub(crate) use eprint_line;
+
+/// Makes sure descriptors 0, 1 and 2 are open, on `/dev/null` if they were
+/// closed (`2>&-`). Otherwise the next file opened would get descriptor 2,
+/// and a diagnostic meant for stderr would be written into the output file
+/// or the state directory's log.
+pub fn reserve_standard_fds() {
+    use std::os::fd::AsRawFd;
+    for _ in 0..3 {
+        let Ok(null) = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/null")
+        else {
+            return;
+        };
+        if null.as_raw_fd() > 2 {
+            return; // 0, 1 and 2 are all taken; this one closes on drop.
+        }
+        // It filled a closed standard descriptor: keep it open for good.
+        std::mem::forget(null);
+    }
+}

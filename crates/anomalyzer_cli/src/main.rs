@@ -13,6 +13,7 @@ mod float_text;
 mod input;
 mod inspect;
 mod output;
+mod output_file;
 mod plot;
 mod progress;
 mod score;
@@ -45,6 +46,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    diag::reserve_standard_fds();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Score(args) => score::run(args),

@@ -185,7 +185,11 @@ struct Acks<W: Write> {
 
 impl<W: Write> Acks<W> {
     /// Prints every pending acknowledgement up to `lsn`, then flushes.
-    fn release(&mut self, lsn: u64) -> io::Result<()> {
+    fn release(&mut self, lsn: u64) -> Result<()> {
+        self.write_up_to(lsn).context("cannot write to stdout")
+    }
+
+    fn write_up_to(&mut self, lsn: u64) -> io::Result<()> {
         let mut wrote = false;
         while let Some(&(l, value, p)) = self.pending.front() {
             if l > lsn {
