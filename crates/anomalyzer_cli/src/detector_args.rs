@@ -1,10 +1,14 @@
 //! Detector options shared by `score` and `stream`: flags over an optional
-//! TOML file, both in the library's serde field names.
+//! TOML file, both in the library's serde field names, merged field by
+//! field (see [`crate::conf_file`]).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anomalyzer_ts::{AnomalyzerConf, AnomalyzerConfBuilder};
-use anyhow::{Context, Result};
+use anyhow::Result;
+
+use crate::conf_file::ConfPatch;
+use crate::exit::BadInput;
 
 /// The detector's configuration as flags. Every flag is optional so that a
 /// caller can tell what was given (`stream` stores the configuration on its
@@ -43,7 +47,8 @@ pub struct DetectorArgs {
     /// Compute highrank/lowrank exactly instead of by permutations (small windows)
     #[arg(long)]
     pub exact_ranks: bool,
-    /// TOML file with the same fields (methods, active_size, ...); flags override it
+    /// TOML file with the same fields (methods, active_size, ...); the fields it sets replace the
+    /// defaults (or, for an existing state directory, the stored ones), and flags override it
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 }
@@ -51,68 +56,49 @@ pub struct DetectorArgs {
 impl DetectorArgs {
     /// True when no detector option at all was given.
     pub fn is_empty(&self) -> bool {
-        self.overlay(AnomalyzerConfBuilder::default()) == AnomalyzerConfBuilder::default()
-            && self.config.is_none()
+        self.flags().is_empty() && self.config.is_none()
     }
 
-    /// Applies the flags that were given on top of `base`.
-    pub fn overlay(&self, mut b: AnomalyzerConfBuilder) -> AnomalyzerConfBuilder {
-        if let Some(m) = &self.methods {
-            b.methods = Some(m.iter().map(|s| s.trim().to_owned()).collect());
+    /// The flags that were given, as a patch.
+    fn flags(&self) -> ConfPatch {
+        ConfPatch {
+            methods: self.methods.clone(),
+            active_size: self.active_size,
+            n_seasons: self.n_seasons,
+            perm_count: self.perm_count,
+            sensitivity: self.sensitivity,
+            upper_bound: self.upper_bound,
+            lower_bound: self.lower_bound,
+            delay: self.delay.then_some(true),
+            seed: self.seed,
+            exact_ranks: self.exact_ranks.then_some(true),
         }
-        if let Some(v) = self.active_size {
-            b.active_size = Some(v);
-        }
-        if let Some(v) = self.n_seasons {
-            b.n_seasons = v;
-        }
-        if let Some(v) = self.perm_count {
-            b.perm_count = v;
-        }
-        if let Some(v) = self.sensitivity {
-            b.sensitivity = v;
-        }
-        if let Some(v) = self.upper_bound {
-            b.upper_bound = Some(v);
-        }
-        if let Some(v) = self.lower_bound {
-            b.lower_bound = Some(v);
-        }
-        if self.delay {
-            b.delay = true;
-        }
-        if let Some(v) = self.seed {
-            b.seed = v;
-        }
-        if self.exact_ranks {
-            b.exact_ranks = true;
-        }
-        b
     }
 
-    /// The builder from `--config` (if any) with the flags on top; an
-    /// absent `active_size` defaults to 1 on the command line.
-    pub fn builder(&self) -> Result<AnomalyzerConfBuilder> {
-        let mut base = match &self.config {
-            Some(path) => read_config(path)?,
-            None => AnomalyzerConfBuilder::default(),
+    /// The fields given: `--config`'s, with the flags over them.
+    pub fn patch(&self) -> Result<ConfPatch> {
+        let file = match &self.config {
+            Some(path) => ConfPatch::read(path)?,
+            None => ConfPatch::default(),
         };
-        if base.active_size.is_none() && self.active_size.is_none() {
-            base.active_size = Some(1);
-        }
-        Ok(self.overlay(base))
+        Ok(file.under(self.flags()))
     }
 
-    /// The validated configuration.
+    /// The validated configuration of a new detector: the defaults (and
+    /// `active_size` 1), the file's fields over them, the flags over those.
     pub fn conf(&self) -> Result<AnomalyzerConf> {
-        let b = self.builder()?;
-        b.build().context("invalid detector options")
+        let base = AnomalyzerConfBuilder {
+            active_size: Some(1),
+            ..AnomalyzerConfBuilder::default()
+        };
+        self.conf_over(base)
     }
-}
 
-/// Reads a TOML configuration file in the library's serde form.
-pub fn read_config(path: &Path) -> Result<AnomalyzerConfBuilder> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read config file {}", path.display()))?;
-    toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))
+    /// The validated configuration with the given fields over `base` (for
+    /// an existing state directory, its stored configuration).
+    pub fn conf_over(&self, base: AnomalyzerConfBuilder) -> Result<AnomalyzerConf> {
+        let b = self.patch()?.apply(base);
+        b.build()
+            .map_err(|e| BadInput(format!("invalid detector options: {e}")).into())
+    }
 }

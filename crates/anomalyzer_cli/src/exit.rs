@@ -44,7 +44,7 @@ pub fn report(err: &anyhow::Error) -> ExitCode {
     if is_broken_pipe(err) {
         return ExitCode::from(SUCCESS);
     }
-    eprintln!("anomalyzer: error: {err:#}");
+    crate::diag::line(&format!("anomalyzer: error: {err:#}"));
     let bad_input = err.chain().any(|e| {
         e.downcast_ref::<BadInput>().is_some() || e.downcast_ref::<anomalyzer_ts::Error>().is_some()
     });

@@ -8,13 +8,25 @@
 use std::fmt;
 use std::io::{self, BufRead, Cursor, Read};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
+mod bounded_lines;
 mod csv_rows;
+mod json_line;
 mod jsonl;
+mod number;
+
+pub use bounded_lines::{
+    parse_max_line_bytes, BoundedLines, LineError, BOM, DEFAULT_MAX_LINE_BYTES,
+};
+pub use number::parse_value;
 
 use csv_rows::CsvRows;
 use jsonl::Jsonl;
+use number::looks_like_number;
+
+use crate::echo::echo;
+use crate::exit::BadInput;
 
 /// How the input is laid out (`--format`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -56,7 +68,7 @@ pub struct InvalidRow {
     pub line: u64,
     /// What is wrong, in words.
     pub reason: String,
-    /// The offending text (the whole row).
+    /// The offending text (the whole row), cut as [`echo`] cuts it.
     pub text: String,
 }
 
@@ -75,7 +87,8 @@ impl fmt::Display for InvalidRow {
 pub enum RowError {
     /// A bad row; reading can go on after it.
     Invalid(InvalidRow),
-    /// The input itself failed (I/O); reading cannot go on.
+    /// The input itself failed (I/O, a line over the limit); reading cannot
+    /// go on.
     Fatal(anyhow::Error),
 }
 
@@ -92,6 +105,8 @@ pub struct InputOptions {
     pub format: Format,
     /// `--column`: the value column (CSV) or key (JSON lines).
     pub column: Option<String>,
+    /// `--max-line-bytes`: the longest line (or CSV row) accepted.
+    pub max_line_bytes: usize,
 }
 
 /// A reader of points over any byte stream.
@@ -109,70 +124,74 @@ enum Kind {
 
 impl Rows {
     /// Opens `reader` (named `source` in messages) in the given layout.
-    /// Reads ahead as far as needed to decide the layout and the columns;
+    /// Reads the first non-blank line to decide the layout and the columns;
     /// a header or first row that makes the input unusable (no such column,
-    /// no numeric column) is an [`InvalidRow`]-style error of its own.
+    /// no numeric column) is an error of its own. A UTF-8 byte-order mark
+    /// at the very start is dropped, in every layout.
     pub fn new(source: String, reader: Box<dyn BufRead>, opts: &InputOptions) -> Result<Self> {
-        let mut reader = reader;
-        let format = match opts.format {
-            Format::Auto => {
-                // Read the first non-blank line to decide, then put the
-                // consumed bytes back in front of the rest.
-                let mut head = Vec::new();
-                loop {
-                    let start = head.len();
-                    let n = reader
-                        .read_until(b'\n', &mut head)
-                        .with_context(|| format!("cannot read {source}"))?;
-                    if n == 0 {
-                        break;
-                    }
-                    if !trim_line(&head[start..]).is_empty() {
-                        break;
-                    }
-                }
-                let first = head
-                    .split(|&b| b == b'\n')
-                    .map(trim_line)
-                    .find(|l| !l.is_empty());
-                let format = match first {
-                    None => {
-                        return Ok(Rows {
-                            source,
-                            kind: Kind::Empty,
-                        })
-                    }
-                    Some(l) if parse_number(l).is_some() => Format::Plain,
-                    Some(l) if l.starts_with(b"{") => Format::Jsonl,
-                    Some(_) => Format::Csv,
-                };
-                reader = Box::new(Cursor::new(head).chain(reader));
-                format
-            }
-            f => f,
+        let mut lines = BoundedLines::new(reader, opts.max_line_bytes);
+        let first = match lines.next_nonblank() {
+            Ok(first) => first.map(|(n, text)| (n, text.to_vec())),
+            Err(e) => return Err(line_error(&source, e)),
+        };
+        let format = match (opts.format, &first) {
+            (Format::Auto, None) => Format::Plain,
+            (Format::Auto, Some((_, l))) if looks_like_number(l) => Format::Plain,
+            (Format::Auto, Some((_, l))) if l.starts_with(b"{") => Format::Jsonl,
+            (Format::Auto, Some(_)) => Format::Csv,
+            (f, _) => f,
+        };
+        let plain = opts.format == Format::Plain || (format == Format::Plain && first.is_some());
+        if plain && opts.column.is_some() {
+            return Err(BadInput(
+                "--column needs an input with named columns (CSV or JSON lines)".to_owned(),
+            )
+            .into());
+        }
+        let Some((first_line, first_text)) = first else {
+            return Ok(Rows {
+                source,
+                kind: Kind::Empty,
+            });
         };
         let kind = match format {
-            Format::Plain => {
-                if opts.column.is_some() {
-                    return Err(crate::exit::BadInput(
-                        "--column needs an input with named columns (CSV or JSON lines)".to_owned(),
-                    )
-                    .into());
+            Format::Plain | Format::Jsonl => {
+                let lines = Lines {
+                    inner: lines,
+                    held: first_text,
+                    pending: Some(first_line),
+                };
+                if format == Format::Plain {
+                    Kind::Plain(lines)
+                } else {
+                    let mut j = Jsonl::new(lines, opts.column.clone());
+                    j.peek_first(&source)?;
+                    Kind::Jsonl(j)
                 }
-                Kind::Plain(Lines::new(reader))
             }
-            Format::Jsonl => Kind::Jsonl(Jsonl::new(reader, opts.column.clone())),
-            Format::Csv => match CsvRows::new(&source, reader, opts.column.as_deref())? {
-                Some(csv) => Kind::Csv(Box::new(csv)),
-                None => Kind::Empty,
-            },
+            Format::Csv => {
+                // The csv reader sees the first line again (untrimmed, BOM
+                // dropped), then the rest; lines before it were blank.
+                let mut head = lines.current().to_vec();
+                head.push(b'\n');
+                let skipped = lines.bytes().saturating_sub(head.len() as u64);
+                let max = lines.max();
+                let reader: Box<dyn Read> = Box::new(Cursor::new(head).chain(lines.into_inner()));
+                let csv = CsvRows::new(
+                    &source,
+                    reader,
+                    opts.column.as_deref(),
+                    max,
+                    (first_line - 1, skipped),
+                )?;
+                match csv {
+                    Some(csv) => Kind::Csv(Box::new(csv)),
+                    None => Kind::Empty,
+                }
+            }
             Format::Auto => unreachable!("auto was resolved above"),
         };
-        let mut rows = Rows { source, kind };
-        if let Kind::Jsonl(j) = &mut rows.kind {
-            j.peek_first(&rows.source)?;
-        }
-        Ok(rows)
+        Ok(Rows { source, kind })
     }
 
     /// True when the output should carry a `timestamp` column.
@@ -187,9 +206,9 @@ impl Rows {
     /// Bytes consumed so far (for the progress bar).
     pub fn position(&self) -> u64 {
         match &self.kind {
-            Kind::Plain(l) => l.bytes,
-            Kind::Jsonl(j) => j.lines.bytes,
-            Kind::Csv(c) => c.reader.position().byte(),
+            Kind::Plain(l) => l.inner.bytes(),
+            Kind::Jsonl(j) => j.lines.inner.bytes(),
+            Kind::Csv(c) => c.position(),
             Kind::Empty => 0,
         }
     }
@@ -206,38 +225,20 @@ impl Rows {
     }
 }
 
-/// A line reader that counts lines and bytes and strips the line ending.
+/// Non-blank lines, the first one (read to detect the layout) held back.
 struct Lines {
-    reader: Box<dyn BufRead>,
-    buf: Vec<u8>,
-    line: u64,
-    bytes: u64,
+    inner: BoundedLines<Box<dyn BufRead>>,
+    held: Vec<u8>,
+    pending: Option<u64>,
 }
 
 impl Lines {
-    fn new(reader: Box<dyn BufRead>) -> Self {
-        Lines {
-            reader,
-            buf: Vec::new(),
-            line: 0,
-            bytes: 0,
-        }
-    }
-
     /// The next line that is not blank, trimmed, with its line number.
-    fn next_nonblank(&mut self) -> io::Result<Option<(u64, &[u8])>> {
-        loop {
-            self.buf.clear();
-            let n = self.reader.read_until(b'\n', &mut self.buf)?;
-            if n == 0 {
-                return Ok(None);
-            }
-            self.line += 1;
-            self.bytes += n as u64;
-            if !trim_line(&self.buf).is_empty() {
-                return Ok(Some((self.line, trim_line(&self.buf))));
-            }
+    fn next_nonblank(&mut self) -> Result<Option<(u64, &[u8])>, LineError> {
+        if let Some(n) = self.pending.take() {
+            return Ok(Some((n, &self.held)));
         }
+        self.inner.next_nonblank()
     }
 }
 
@@ -245,21 +246,25 @@ fn next_plain(lines: &mut Lines, source: &str) -> Option<Result<Point, RowError>
     let (line, text) = match lines.next_nonblank() {
         Ok(Some(l)) => l,
         Ok(None) => return None,
-        Err(e) => return Some(Err(read_error(source, e))),
+        Err(e) => return Some(Err(RowError::Fatal(line_error(source, e)))),
     };
-    Some(match parse_number(text) {
-        Some(value) if value.is_finite() => Ok(Point {
+    Some(match parse_value(text) {
+        Ok(value) => Ok(Point {
             line,
             timestamp: None,
             value,
         }),
-        Some(_) => Err(invalid(source, line, "not a finite number", text)),
-        None => Err(invalid(source, line, "not a number", text)),
+        Err(why) => Err(invalid(source, line, &why.to_string(), text)),
     })
 }
 
-fn read_error(source: &str, e: io::Error) -> RowError {
-    RowError::Fatal(anyhow::Error::new(e).context(format!("cannot read {source}")))
+/// A line that could not be read: an I/O failure (exit 1) or a line over
+/// the limit (exit 2).
+fn line_error(source: &str, e: LineError) -> anyhow::Error {
+    match e {
+        LineError::Io(e) => anyhow::Error::new(e).context(format!("cannot read {source}")),
+        LineError::TooLong(t) => BadInput(format!("{source}: {t}")).into(),
+    }
 }
 
 fn invalid(source: &str, line: u64, reason: &str, text: &[u8]) -> RowError {
@@ -267,19 +272,8 @@ fn invalid(source: &str, line: u64, reason: &str, text: &[u8]) -> RowError {
         source: source.to_owned(),
         line,
         reason: reason.to_owned(),
-        text: String::from_utf8_lossy(text).into_owned(),
+        text: echo(text),
     })
-}
-
-/// Strips the line ending and surrounding whitespace.
-fn trim_line(line: &[u8]) -> &[u8] {
-    line.trim_ascii()
-}
-
-/// Parses a number as Rust's `f64::from_str` does (so `1e3`, `-0.5`, `inf`
-/// and `NaN` are numbers; the callers refuse the non-finite ones).
-fn parse_number(text: &[u8]) -> Option<f64> {
-    std::str::from_utf8(text).ok()?.trim().parse().ok()
 }
 
 #[cfg(test)]
@@ -294,6 +288,7 @@ mod tests {
         let opts = InputOptions {
             format,
             column: column.map(str::to_owned),
+            max_line_bytes: DEFAULT_MAX_LINE_BYTES,
         };
         let reader: Box<dyn BufRead> = Box::new(Cursor::new(text.as_bytes().to_vec()));
         let mut rows = Rows::new("in".to_owned(), reader, &opts).unwrap();
@@ -365,7 +360,7 @@ mod tests {
         assert_eq!(rows[0], p(2, Some("t1"), 1.0));
         assert_eq!(
             rows[1],
-            Err("in:3: \"abc\" in column \"value\" is not a finite number: t2,abc".to_owned())
+            Err("in:3: \"abc\" in column \"value\" is not a number: t2,abc".to_owned())
         );
         assert_eq!(
             rows[2],
@@ -402,6 +397,7 @@ mod tests {
         let opts = |column: Option<&str>| InputOptions {
             format: Format::Csv,
             column: column.map(str::to_owned),
+            max_line_bytes: DEFAULT_MAX_LINE_BYTES,
         };
         let open = |text: &str, column| {
             let reader: Box<dyn BufRead> = Box::new(Cursor::new(text.as_bytes().to_vec()));

@@ -4,11 +4,16 @@
 //! (and `anomalyzer_store` for durable state). Each subcommand lives in its
 //! own module; errors map to the exit codes in [`exit`].
 
+mod conf_file;
 mod detector_args;
+mod diag;
+mod echo;
 mod exit;
+mod float_text;
 mod input;
 mod inspect;
 mod output;
+mod output_file;
 mod plot;
 mod progress;
 mod score;
@@ -41,6 +46,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    diag::reserve_standard_fds();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Score(args) => score::run(args),

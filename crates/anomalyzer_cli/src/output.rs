@@ -1,15 +1,20 @@
 //! The scored CSV: `[timestamp,]value,probability[,<method>...][,anomaly]`.
 //!
-//! Floats are written with Rust's `{}` for `f64`, the shortest text that
-//! parses back to the same number, so the output round-trips exactly.
+//! Floats are written in their shortest round-trip form ([`Shortest`]:
+//! `1e300`, `0.30000000000000004`), so the output parses back exactly.
 //! Written by hand rather than through the `csv` crate so that a closed
-//! stdout surfaces as a plain `io::Error` of kind `BrokenPipe` (quiet exit).
+//! stdout surfaces as a plain `io::Error` of kind `BrokenPipe` (quiet exit);
+//! any other failed write names the destination (`stdout` or the path)
+//! with the OS error.
 
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anomalyzer_ts::{Explanation, Method};
 use anyhow::{Context, Result};
+
+use crate::float_text::Shortest;
+use crate::output_file::OutputFile;
 
 /// Which optional columns the output has.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,59 +56,80 @@ pub struct Row<'a> {
     pub explanation: Option<&'a Explanation>,
 }
 
-/// Writes rows to stdout or to a file that appears only when complete.
+/// Where rows go.
+enum Sink {
+    Stdout(io::Stdout),
+    File(OutputFile),
+}
+
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Sink::Stdout(s) => s.write(buf),
+            Sink::File(f) => f.write(buf),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Sink::Stdout(s) => s.flush(),
+            Sink::File(f) => f.flush(),
+        }
+    }
+}
+
+/// Writes rows to stdout or to `--output` ([`OutputFile`]: a regular file
+/// appears only when complete).
 pub struct CsvOutput {
-    out: io::BufWriter<Box<dyn Write>>,
+    out: io::BufWriter<Sink>,
     columns: Columns,
-    /// For `--output`: the temporary file, renamed over the target on finish,
-    /// so a failed run never leaves a half-written result behind.
-    pending: Option<(tempfile::TempPath, PathBuf)>,
+    /// `stdout` or the path, for messages.
+    name: String,
 }
 
 impl CsvOutput {
     /// Output to `path`, or stdout for `None` or `-`; writes the header.
     pub fn create(path: Option<&Path>, columns: Columns) -> Result<Self> {
-        let (sink, pending): (Box<dyn Write>, _) = match path {
-            Some(p) if p != Path::new("-") => {
-                let dir = match p.parent() {
-                    Some(d) if !d.as_os_str().is_empty() => d,
-                    _ => Path::new("."),
-                };
-                let tmp = tempfile::Builder::new()
-                    .prefix(".anomalyzer-")
-                    .suffix(".csv.tmp")
-                    .tempfile_in(dir)
-                    .with_context(|| format!("cannot create {}", p.display()))?;
-                let (file, tmp_path) = tmp.into_parts();
-                (Box::new(file), Some((tmp_path, p.to_path_buf())))
-            }
-            _ => (Box::new(io::stdout()), None),
+        let sink = match path {
+            Some(p) if p != Path::new("-") => Sink::File(OutputFile::open(p)?),
+            _ => Sink::Stdout(io::stdout()),
+        };
+        let name = match &sink {
+            Sink::Stdout(_) => "stdout".to_owned(),
+            Sink::File(f) => f.name().to_owned(),
         };
         let mut out = CsvOutput {
             out: io::BufWriter::with_capacity(64 * 1024, sink),
             columns,
-            pending,
+            name,
         };
         let header = out.columns.header().join(",");
-        writeln!(out.out, "{header}")?;
+        writeln!(out.out, "{header}").with_context(|| out.write_failed())?;
         Ok(out)
     }
 
+    fn write_failed(&self) -> String {
+        format!("cannot write to {}", self.name)
+    }
+
     /// Writes one row.
-    pub fn write(&mut self, row: &Row<'_>) -> io::Result<()> {
+    pub fn write(&mut self, row: &Row<'_>) -> Result<()> {
+        self.write_row(row).with_context(|| self.write_failed())
+    }
+
+    fn write_row(&mut self, row: &Row<'_>) -> io::Result<()> {
         let w = &mut self.out;
         if self.columns.timestamp {
             write_field(w, row.timestamp.unwrap_or(""))?;
             w.write_all(b",")?;
         }
-        write!(w, "{},{}", row.value, row.probability)?;
+        write!(w, "{},{}", Shortest(row.value), Shortest(row.probability))?;
         for &m in &self.columns.explain {
             let p = row
                 .explanation
                 .and_then(|e| e.get(m))
                 .and_then(|t| t.probability);
             match p {
-                Some(p) => write!(w, ",{p}")?,
+                Some(p) => write!(w, ",{}", Shortest(p))?,
                 None => w.write_all(b",")?,
             }
         }
@@ -117,18 +143,18 @@ impl CsvOutput {
         w.write_all(b"\n")
     }
 
-    /// Flushes; for a file, moves it into place.
+    /// Flushes; for a file, makes it durable and moves it into place.
     pub fn finish(self) -> Result<()> {
-        let file = self
+        let what = self.write_failed();
+        let sink = self
             .out
             .into_inner()
-            .map_err(io::IntoInnerError::into_error)?;
-        drop(file);
-        if let Some((tmp, target)) = self.pending {
-            tmp.persist(&target)
-                .with_context(|| format!("cannot write {}", target.display()))?;
+            .map_err(io::IntoInnerError::into_error)
+            .with_context(|| what.clone())?;
+        match sink {
+            Sink::Stdout(mut s) => s.flush().with_context(|| what),
+            Sink::File(f) => f.finish(),
         }
-        Ok(())
     }
 }
 
@@ -216,7 +242,7 @@ mod tests {
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(
             text,
-            "value,probability,magnitude,ks,anomaly\n-0.0000001,0.30000000000000004,0.3333333333333333,,false\n"
+            "value,probability,magnitude,ks,anomaly\n-1e-7,0.30000000000000004,0.3333333333333333,,false\n"
         );
     }
 }

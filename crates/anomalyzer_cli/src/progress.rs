@@ -56,8 +56,8 @@ impl Progress {
     /// the line is written, then drawn again below it).
     pub fn eprintln(&self, line: &str) {
         match &self.bar {
-            Some(bar) => bar.suspend(|| eprintln!("{line}")),
-            None => eprintln!("{line}"),
+            Some(bar) => bar.suspend(|| crate::diag::line(line)),
+            None => crate::diag::line(line),
         }
     }
 

@@ -13,8 +13,10 @@ use anomalyzer_ts::Anomalyzer;
 use anyhow::{Context, Result};
 
 use crate::detector_args::DetectorArgs;
+use crate::diag::eprint_line;
 use crate::exit::BadInput;
-use crate::input::{Format, InputOptions, RowError, Rows};
+use crate::input::parse_max_line_bytes;
+use crate::input::{Format, InputOptions, RowError, Rows, DEFAULT_MAX_LINE_BYTES};
 use crate::output::{Columns, CsvOutput, Row};
 use crate::plot::{ImageFormat, PlotData};
 use crate::progress::Progress;
@@ -59,6 +61,10 @@ pub struct ScoreArgs {
     #[arg(long, value_enum, default_value_t = OnInvalid::Fail, value_name = "POLICY")]
     pub on_invalid: OnInvalid,
 
+    /// The longest input line (or CSV row) accepted, in bytes; a longer one stops the run
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_LINE_BYTES, value_parser = parse_max_line_bytes)]
+    pub max_line_bytes: usize,
+
     /// Detector configuration.
     #[command(flatten)]
     pub detector: DetectorArgs,
@@ -94,6 +100,7 @@ pub fn run(args: ScoreArgs) -> Result<ExitCode> {
     let opts = InputOptions {
         format: args.format,
         column: args.column.clone(),
+        max_line_bytes: args.max_line_bytes,
     };
     let mut rows = Rows::new(source.clone(), reader, &opts)?;
     let columns = Columns {
@@ -161,13 +168,13 @@ pub fn run(args: ScoreArgs) -> Result<ExitCode> {
         crate::plot::write(path, data, summary.as_ref())?;
     }
     if skipped > 0 {
-        eprintln!(
+        eprint_line!(
             "anomalyzer: skipped {skipped} invalid row{} of {source}",
             if skipped == 1 { "" } else { "s" }
         );
     }
     if let Some(s) = &summary {
-        eprintln!("anomalyzer: {s}");
+        eprint_line!("anomalyzer: {s}");
     }
     Ok(ExitCode::SUCCESS)
 }

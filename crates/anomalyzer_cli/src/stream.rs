@@ -9,7 +9,7 @@
 //! `never` they are printed once the OS has the record.
 
 use std::collections::{BTreeSet, VecDeque};
-use std::io::{self, BufRead, Write};
+use std::io::{self, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, TryRecvError};
@@ -18,10 +18,17 @@ use anomalyzer_store::{
     conf_differences, DurableAnomalyzer, Error as StoreError, RecoveryMode, RecoveryReport,
     StoreOptions, SyncPolicy, DEFAULT_SNAPSHOT_INTERVAL,
 };
+use anomalyzer_ts::AnomalyzerConf;
 use anyhow::{Context, Result};
 
-use crate::detector_args::{read_config, DetectorArgs};
+use crate::detector_args::DetectorArgs;
+use crate::diag::eprint_line;
+use crate::echo::echo;
 use crate::exit::{BadInput, SUCCESS};
+use crate::float_text::Shortest;
+use crate::input::{
+    parse_max_line_bytes, parse_value, BoundedLines, LineError, DEFAULT_MAX_LINE_BYTES,
+};
 
 /// What to do with a line that is not a finite number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -67,38 +74,36 @@ pub struct StreamArgs {
     /// How damage found in the state directory is handled
     #[arg(long, value_enum, value_name = "MODE", default_value_t = Recovery::TolerateTornTail)]
     pub recovery: Recovery,
+    /// The longest input line accepted, in bytes; a longer one stops the run (exit 2)
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_LINE_BYTES, value_parser = parse_max_line_bytes)]
+    pub max_line_bytes: usize,
 }
 
 enum Input {
-    Line(u64, Result<String, String>),
+    /// A line's number and text (at most `--max-line-bytes`, no `\n`; a
+    /// byte-order mark at the very start of the input dropped).
+    Line(u64, Vec<u8>),
     Failed(io::Error),
+    /// A line over the limit; nothing after it is read.
+    TooLong(String),
 }
 
 /// Reads stdin on a thread so the main loop can sync while input is idle.
-fn spawn_reader() -> Receiver<Input> {
+fn spawn_reader(max_line_bytes: usize) -> Receiver<Input> {
     let (tx, rx) = mpsc::sync_channel(4096);
     std::thread::spawn(move || {
         let stdin = io::stdin();
-        let mut stdin = stdin.lock();
-        let mut buf = Vec::new();
-        let mut line_no = 0u64;
+        let mut lines = BoundedLines::new(stdin.lock(), max_line_bytes);
         loop {
-            buf.clear();
-            match stdin.read_until(b'\n', &mut buf) {
-                Ok(0) => return,
-                Ok(_) => {
-                    line_no += 1;
-                    let text = String::from_utf8(std::mem::take(&mut buf))
-                        .map_err(|_| "not valid UTF-8".to_owned());
-                    if tx.send(Input::Line(line_no, text)).is_err() {
-                        return;
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    let _ = tx.send(Input::Failed(e));
-                    return;
-                }
+            let msg = match lines.next_line() {
+                Ok(None) => return,
+                Ok(Some((n, text))) => Input::Line(n, text.to_vec()),
+                Err(LineError::Io(e)) => Input::Failed(e),
+                Err(LineError::TooLong(t)) => Input::TooLong(format!("standard input: {t}")),
+            };
+            let last = !matches!(msg, Input::Line(..));
+            if tx.send(msg).is_err() || last {
+                return;
             }
         }
     });
@@ -127,24 +132,16 @@ fn open(args: &StreamArgs) -> Result<DurableAnomalyzer> {
             Recovery::Salvage => RecoveryMode::Salvage,
         });
     let context = || format!("cannot open state directory {}", args.state.display());
+    // A bad --config is refused before the directory is touched.
+    args.detector.patch()?;
     match DurableAnomalyzer::open_with(&args.state, None, options) {
         Ok(durable) => {
             if !args.detector.is_empty() {
+                // The fields given (file, then flags) over the stored ones:
+                // what they leave unset cannot conflict.
                 let stored = durable.manager().conf();
-                let base = match &args.detector.config {
-                    Some(path) => {
-                        let mut b = read_config(path)?;
-                        b.active_size = b.active_size.or(Some(1));
-                        b
-                    }
-                    None => stored.to_builder(),
-                };
-                let wanted = args
-                    .detector
-                    .overlay(base)
-                    .build()
-                    .context("invalid detector options")?;
-                let differ = conf_differences(stored, &wanted);
+                let wanted = args.detector.conf_over(stored.to_builder())?;
+                let differ = differences(stored, &wanted);
                 if !differ.is_empty() {
                     return Err(BadInput(format!(
                         "detector options conflict with the configuration stored in {} (differs in: {}); \
@@ -167,6 +164,32 @@ fn open(args: &StreamArgs) -> Result<DurableAnomalyzer> {
     }
 }
 
+/// The fields in which `wanted` differs from `stored`, in words. The same
+/// methods in another order are no difference when the order cannot change
+/// a score ([`AnomalyzerConf::method_order_matters`]); otherwise the entry
+/// says that only the order differs.
+fn differences(stored: &AnomalyzerConf, wanted: &AnomalyzerConf) -> Vec<String> {
+    let same_set = |a: &AnomalyzerConf, b: &AnomalyzerConf| {
+        a.methods().len() == b.methods().len() && a.methods().iter().all(|&m| b.has(m))
+    };
+    conf_differences(stored, wanted)
+        .into_iter()
+        .filter_map(|field| match field {
+            "methods" if same_set(stored, wanted) => stored.method_order_matters().then(|| {
+                let names = |c: &AnomalyzerConf| {
+                    c.methods().iter().map(|m| m.name()).collect::<Vec<_>>().join(",")
+                };
+                format!(
+                    "methods: the order differs ({} stored, {} given), and with three or more tests the order can change the scores",
+                    names(stored),
+                    names(wanted)
+                )
+            }),
+            other => Some(other.to_owned()),
+        })
+        .collect()
+}
+
 /// Acknowledgements waiting for their record to be durable.
 struct Acks<W: Write> {
     out: W,
@@ -175,13 +198,17 @@ struct Acks<W: Write> {
 
 impl<W: Write> Acks<W> {
     /// Prints every pending acknowledgement up to `lsn`, then flushes.
-    fn release(&mut self, lsn: u64) -> io::Result<()> {
+    fn release(&mut self, lsn: u64) -> Result<()> {
+        self.write_up_to(lsn).context("cannot write to stdout")
+    }
+
+    fn write_up_to(&mut self, lsn: u64) -> io::Result<()> {
         let mut wrote = false;
         while let Some(&(l, value, p)) = self.pending.front() {
             if l > lsn {
                 break;
             }
-            writeln!(self.out, "{l},{value},{p}")?;
+            writeln!(self.out, "{l},{},{}", Shortest(value), Shortest(p))?;
             self.pending.pop_front();
             wrote = true;
         }
@@ -269,7 +296,7 @@ impl SnapshotFailures {
     fn check(&mut self, d: &DurableAnomalyzer) {
         if let Some(e) = d.manager().last_compaction_error() {
             if self.seen.insert(e.to_owned()) {
-                eprintln!(
+                eprint_line!(
                     "anomalyzer: warning: cannot write a snapshot (retried every {}; until one succeeds the log grows): {e}",
                     count(d.manager().snapshot_interval(), "push", "pushes")
                 );
@@ -282,10 +309,10 @@ impl SnapshotFailures {
 pub fn run(args: StreamArgs) -> Result<ExitCode> {
     let mut durable = open(&args)?;
     for line in recovery_lines(&args.state, durable.recovery_report()) {
-        eprintln!("{line}");
+        eprint_line!("{line}");
     }
     let policy = args.sync;
-    let rx = spawn_reader();
+    let rx = spawn_reader(args.max_line_bytes);
     let mut acks = Acks {
         out: io::stdout().lock(),
         pending: VecDeque::new(),
@@ -353,28 +380,19 @@ fn pump<W: Write>(
         let (line_no, text) = match msg {
             Input::Line(n, t) => (n, t),
             Input::Failed(e) => return Err(e).context("cannot read standard input"),
+            Input::TooLong(why) => return Err(BadInput(why).into()),
         };
-        let parsed = text.and_then(|t| {
-            let t = t.trim();
-            if t.is_empty() {
-                return Ok(None);
-            }
-            t.parse::<f64>()
-                .map_err(|_| format!("{t:?} is not a number"))
-                .and_then(|v| {
-                    anomalyzer_ts::Anomalyzer::check_value(v)
-                        .map(|()| Some(v))
-                        .map_err(|_| format!("{t:?} is not a finite number"))
-                })
-        });
-        let value = match parsed {
-            Ok(Some(v)) => v,
-            Ok(None) => continue,
+        let text = text.trim_ascii();
+        if text.is_empty() {
+            continue;
+        }
+        let value = match parse_value(text) {
+            Ok(v) => v,
             Err(why) => {
-                let msg = format!("line {line_no}: {why}");
+                let msg = format!("line {line_no}: \"{}\" is {why}", echo(text));
                 match args.on_invalid {
                     OnInvalid::Skip => {
-                        eprintln!("anomalyzer: {msg} (skipped)");
+                        eprint_line!("anomalyzer: {msg} (skipped)");
                         continue;
                     }
                     OnInvalid::Fail => return Err(BadInput(msg).into()),
@@ -384,7 +402,7 @@ fn pump<W: Write>(
         let p = durable
             .push(value)
             .map_err(store_error)
-            .with_context(|| format!("line {line_no}: cannot record value {value}"))?;
+            .with_context(|| format!("line {line_no}: cannot record value {}", Shortest(value)))?;
         failures.check(durable);
         acks.pending.push_back((durable.lsn(), value, p));
         acks.release(ackable(durable, policy))?;

@@ -3,6 +3,8 @@
 
 use std::fmt::{self, Write as _};
 
+use crate::float_text::Shortest;
+
 /// A run of consecutive flagged points.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FlaggedRange {
@@ -119,7 +121,7 @@ impl fmt::Display for Summary {
             "scored {} points, flagged {} (probability >= {}) in {} range{}",
             self.scored,
             self.flagged,
-            self.threshold,
+            Shortest(self.threshold),
             n,
             if n == 1 { "" } else { "s" }
         )?;
@@ -143,7 +145,7 @@ impl fmt::Display for Summary {
                 "\n  {span}  {} point{}, max {} ({lines})",
                 r.len(),
                 if r.len() == 1 { "" } else { "s" },
-                r.max_probability
+                Shortest(r.max_probability)
             )?;
         }
         if n > LISTED_RANGES {

@@ -60,10 +60,14 @@ const BAD_ROWS: &[(&str, &str, &str, &[&str])] = &[
         &["in.txt:2:", "missing value for \"value\"", "{\"other\":2}"],
     ),
     (
-        "jsonl: not a number",
+        "jsonl: a string where a number belongs",
         "jsonl",
         "{\"value\":1}\n{\"value\":\"2\"}\n{\"value\":3}\n",
-        &["in.txt:2:", "not a finite number", "{\"value\":\"2\"}"],
+        &[
+            "in.txt:2:",
+            "\"value\" is a string where a number was expected",
+            "{\"value\":\"2\"}",
+        ],
     ),
 ];
 

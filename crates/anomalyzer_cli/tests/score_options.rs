@@ -5,7 +5,7 @@
 mod sandbox;
 
 use anomalyzer_ts::{Anomalyzer, AnomalyzerConf, AnomalyzerConfBuilder, Method};
-use sandbox::{csv_of, series, Sandbox};
+use sandbox::{csv_of, series, shortest, Sandbox};
 
 /// The library's explanations for `values` pushed one by one.
 fn library(b: AnomalyzerConfBuilder, values: &[f64]) -> Vec<anomalyzer_ts::Explanation> {
@@ -33,7 +33,7 @@ const ALL_SEVEN_SEED_7: [&str; 12] = [
 ];
 
 fn field(p: Option<f64>) -> String {
-    p.map(|p| p.to_string()).unwrap_or_default()
+    p.map(shortest).unwrap_or_default()
 }
 
 #[test]
@@ -81,7 +81,7 @@ fn explain_columns_equal_the_library_for_the_same_seed() {
     );
     let mut empty_cells = 0;
     for (row, e) in rows[1..].iter().zip(&expected) {
-        assert_eq!(row[2], e.probability.to_string(), "row {row:?}");
+        assert_eq!(row[2], shortest(e.probability), "row {row:?}");
         for (k, m) in methods.iter().enumerate() {
             let want = field(e.get(*m).and_then(|t| t.probability));
             empty_cells += usize::from(want.is_empty());
@@ -231,7 +231,7 @@ fn check_against_library(sb: &Sandbox, args: &[&str], b: AnomalyzerConfBuilder) 
         .collect();
     assert_eq!(rows[0], header, "args {args:?}");
     for (row, e) in rows[1..].iter().zip(library(b, &values)) {
-        let mut want = vec![row[0].clone(), row[1].clone(), e.probability.to_string()];
+        let mut want = vec![row[0].clone(), row[1].clone(), shortest(e.probability)];
         want.extend(
             conf.methods()
                 .iter()

@@ -56,6 +56,13 @@ pub(crate) fn effective_weight(method: Method, scores: &Scores, winner: Option<M
     }
 }
 
+/// The most terms the weighted mean over `methods` can sum at once: one
+/// per method, highrank and lowrank together counting once.
+pub(crate) fn contributing_terms(methods: &[Method]) -> usize {
+    let both_ranks = methods.contains(&Method::HighRank) && methods.contains(&Method::LowRank);
+    methods.len() - usize::from(both_ranks)
+}
+
 /// Weighted mean over the configured methods, in configuration order; 0
 /// when nothing is applicable. Gates are the caller's business.
 pub(crate) fn weighted_mean(conf: &AnomalyzerConf, scores: &Scores) -> f64 {

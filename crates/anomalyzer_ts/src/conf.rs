@@ -67,6 +67,27 @@ impl AnomalyzerConf {
     pub fn has(&self, method: Method) -> bool {
         self.methods.contains(&method)
     }
+    /// Whether listing the same methods in another order could change a
+    /// probability. Only the weighted mean depends on the order (each
+    /// test's permutations are seeded by the test, not its position, and
+    /// magnitude always runs first); it sums one term per applicable test in
+    /// configuration order, and floating-point addition is exactly
+    /// commutative for two terms but not associative for three. So the
+    /// order matters when three or more tests can contribute at once
+    /// (highrank and lowrank count as one: only the larger contributes).
+    ///
+    /// ```
+    /// use anomalyzer_ts::{AnomalyzerConf, Method};
+    /// let two = AnomalyzerConf::builder().active_size(1).methods([Method::Ks, Method::Magnitude]).build()?;
+    /// assert!(!two.method_order_matters());
+    /// let three = two.to_builder().methods([Method::Ks, Method::Magnitude, Method::Cdf]).build()?;
+    /// assert!(three.method_order_matters());
+    /// # Ok::<(), anomalyzer_ts::Error>(())
+    /// ```
+    #[must_use]
+    pub fn method_order_matters(&self) -> bool {
+        crate::combine::contributing_terms(&self.methods) > 2
+    }
     /// `A`, the active window size.
     #[must_use]
     pub fn active_size(&self) -> usize {

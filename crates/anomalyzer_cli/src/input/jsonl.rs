@@ -1,12 +1,17 @@
 //! JSON lines: one object per line with the value under a key (`--column`,
 //! default `value`, else the first row's only numeric field) and an
 //! optional `timestamp`, or a bare number per line.
-
-use std::io::BufRead;
+//!
+//! Each line is parsed strictly ([`JsonLine`]): a repeated key is an error,
+//! and the value is read from the digits written, so `1e-400` is refused as
+//! out of range and `"1.5"` is named as a string.
 
 use anyhow::Result;
+use serde_json::value::RawValue;
 
-use super::{invalid, read_error, Lines, Point, RowError, DEFAULT_COLUMN, TIMESTAMP};
+use super::json_line::{kind, JsonLine};
+use super::{invalid, line_error, parse_value, Lines, Point, RowError, DEFAULT_COLUMN, TIMESTAMP};
+use crate::echo::echo_str;
 
 /// JSON lines: each line an object with the value under `column` (default
 /// `value`, else the object's only numeric field), or a bare number.
@@ -19,9 +24,9 @@ pub(super) struct Jsonl {
 }
 
 impl Jsonl {
-    pub(super) fn new(reader: Box<dyn BufRead>, column: Option<String>) -> Self {
+    pub(super) fn new(lines: Lines, column: Option<String>) -> Self {
         Jsonl {
-            lines: Lines::new(reader),
+            lines,
             column,
             has_timestamp: false,
             first: None,
@@ -34,24 +39,29 @@ impl Jsonl {
         let (line, text) = match self.lines.next_nonblank() {
             Ok(Some((line, text))) => (line, text.to_vec()),
             Ok(None) => return Ok(()),
-            Err(e) => return Err(anyhow::Error::new(e).context(format!("cannot read {source}"))),
+            Err(e) => return Err(line_error(source, e)),
         };
-        if let Ok(serde_json::Value::Object(map)) = serde_json::from_slice(&text) {
-            self.has_timestamp = map.contains_key(TIMESTAMP);
-            if self.column.is_none() && !map.contains_key(DEFAULT_COLUMN) {
-                let numeric: Vec<&String> = map
+        if let Some(JsonLine::Object(entries)) = std::str::from_utf8(&text)
+            .ok()
+            .and_then(|t| JsonLine::parse(t).ok())
+        {
+            self.has_timestamp = entries.iter().any(|(k, _)| k == TIMESTAMP);
+            let has_default = entries.iter().any(|(k, _)| k == DEFAULT_COLUMN);
+            if self.column.is_none() && !has_default {
+                let numeric: Vec<&String> = entries
                     .iter()
-                    .filter(|(k, v)| k.as_str() != TIMESTAMP && v.is_number())
+                    .filter(|(k, v)| k != TIMESTAMP && kind(v) == "a number")
                     .map(|(k, _)| k)
                     .collect();
                 match numeric.as_slice() {
                     [only] => self.column = Some((*only).clone()),
                     _ => {
+                        let names: Vec<&str> = entries.iter().map(|(k, _)| k.as_str()).collect();
                         return Err(crate::exit::BadInput(format!(
                             "{source}:{line}: no field named \"{DEFAULT_COLUMN}\" and not exactly one numeric field; choose one with --column (fields: {})",
-                            map.keys().map(String::as_str).collect::<Vec<_>>().join(", ")
+                            echo_str(&names.join(", "))
                         ))
-                        .into())
+                        .into());
                     }
                 }
             }
@@ -67,50 +77,48 @@ impl Jsonl {
         let (line, text) = match self.lines.next_nonblank() {
             Ok(Some((line, text))) => (line, text.to_vec()),
             Ok(None) => return None,
-            Err(e) => return Some(Err(read_error(source, e))),
+            Err(e) => return Some(Err(RowError::Fatal(line_error(source, e)))),
         };
         Some(self.parse(source, line, &text))
     }
 
     fn parse(&self, source: &str, line: u64, text: &[u8]) -> Result<Point, RowError> {
         let key = self.column.as_deref().unwrap_or(DEFAULT_COLUMN);
-        let value: serde_json::Value = serde_json::from_slice(text)
-            .map_err(|e| invalid(source, line, &format!("invalid JSON ({e})"), text))?;
-        let (number, timestamp) = match &value {
-            serde_json::Value::Number(n) => (Some(n), None),
-            serde_json::Value::Object(map) => {
-                let number = match map.get(key) {
-                    Some(serde_json::Value::Number(n)) => Some(n),
-                    Some(serde_json::Value::Null) | None => {
-                        return Err(invalid(
-                            source,
-                            line,
-                            &format!("missing value for \"{key}\""),
-                            text,
-                        ))
-                    }
-                    Some(_) => None,
+        let bad = |reason: &str| invalid(source, line, reason, text);
+        let utf8 = std::str::from_utf8(text).map_err(|e| bad(&format!("invalid JSON ({e})")))?;
+        let parsed = JsonLine::parse(utf8).map_err(|e| bad(&format!("invalid JSON ({e})")))?;
+        let (raw, timestamp) = match &parsed {
+            JsonLine::Other(raw) => (*raw, None),
+            JsonLine::Object(_) => {
+                let raw = match parsed.get(key) {
+                    Some(raw) if raw.get() != "null" => raw,
+                    _ => return Err(bad(&format!("missing value for \"{}\"", echo_str(key)))),
                 };
-                let timestamp = map.get(TIMESTAMP).map(|t| match t {
-                    serde_json::Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                });
-                (number, timestamp)
+                (raw, parsed.get(TIMESTAMP).map(timestamp_text))
             }
-            _ => (None, None),
         };
-        match number.and_then(serde_json::Number::as_f64) {
-            Some(v) if v.is_finite() => Ok(Point {
+        let what = match &parsed {
+            JsonLine::Object(_) => format!("\"{}\"", echo_str(key)),
+            JsonLine::Other(_) => "the line".to_owned(),
+        };
+        let found = kind(raw);
+        if found != "a number" {
+            return Err(bad(&format!(
+                "{what} is {found} where a number was expected"
+            )));
+        }
+        match parse_value(raw.get().as_bytes()) {
+            Ok(value) => Ok(Point {
                 line,
                 timestamp,
-                value: v,
+                value,
             }),
-            _ => Err(invalid(
-                source,
-                line,
-                &format!("\"{key}\" is not a finite number"),
-                text,
-            )),
+            Err(why) => Err(bad(&format!("{what} is {why}"))),
         }
     }
+}
+
+/// A timestamp as written: a string's contents, or any other value's text.
+fn timestamp_text(raw: &RawValue) -> String {
+    serde_json::from_str::<String>(raw.get()).unwrap_or_else(|_| raw.get().to_owned())
 }

@@ -43,6 +43,17 @@ pub fn csv_rows(text: &str) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// How the CLI prints a float: the shorter of Rust's plain (`{}`) and
+/// exponent (`{:e}`) forms, both shortest round-trip; plain on a tie.
+pub fn shortest(x: f64) -> String {
+    let (plain, exp) = (format!("{x}"), format!("{x:e}"));
+    if exp.len() < plain.len() {
+        exp
+    } else {
+        plain
+    }
+}
+
 /// A temporary working directory for one test.
 pub struct Sandbox {
     pub dir: tempfile::TempDir,
@@ -68,6 +79,12 @@ impl Sandbox {
 
     /// Runs `anomalyzer ARGS` in the sandbox with `stdin` as input.
     pub fn run(&self, args: &[&str], stdin: &str) -> Run {
+        self.run_bytes(args, stdin.as_bytes().to_vec()).0
+    }
+
+    /// Runs `anomalyzer ARGS` with `stdin` as input; also returns how many
+    /// bytes of it the binary took before it closed its stdin.
+    pub fn run_bytes(&self, args: &[&str], stdin: Vec<u8>) -> (Run, usize) {
         let mut child = self
             .command(args)
             .stdin(Stdio::piped())
@@ -76,14 +93,20 @@ impl Sandbox {
             .spawn()
             .expect("spawn anomalyzer");
         let mut input = child.stdin.take().expect("stdin");
-        let text = stdin.to_owned();
         // Feed stdin from a thread so a large output cannot deadlock us.
         let feeder = std::thread::spawn(move || {
-            let _ = input.write_all(text.as_bytes());
+            let mut fed = 0;
+            for chunk in stdin.chunks(64 * 1024) {
+                if input.write_all(chunk).is_err() {
+                    break;
+                }
+                fed += chunk.len();
+            }
+            fed
         });
         let out = child.wait_with_output().expect("wait");
-        feeder.join().expect("feeder");
-        run_of(out)
+        let fed = feeder.join().expect("feeder");
+        (run_of(out), fed)
     }
 
     /// A command for the binary, run in the sandbox.

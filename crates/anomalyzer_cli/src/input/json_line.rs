@@ -1,0 +1,197 @@
+//! One line of JSON, parsed strictly: an object's entries in the order
+//! written, with a duplicate key (in the object or in any object nested in
+//! it) refused instead of silently keeping the last one, and each value kept
+//! as its raw text so that a number is read from the digits written (see
+//! [`super::number`]) and a string is told apart from a number.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
+
+use crate::echo::echo_str;
+
+/// A parsed line: the entries of an object, or any other JSON value.
+pub(super) enum JsonLine<'a> {
+    /// `{...}`: keys and raw values in order, keys unique.
+    Object(Vec<(String, &'a RawValue)>),
+    /// Anything else (a bare number, a string, an array, ...).
+    Other(&'a RawValue),
+}
+
+impl<'a> JsonLine<'a> {
+    /// Parses `text`; the error is serde_json's, with its line and column.
+    pub(super) fn parse(text: &'a str) -> Result<Self, serde_json::Error> {
+        let raw: &RawValue = serde_json::from_str(text)?;
+        if !raw.get().starts_with('{') {
+            if raw.get().starts_with('[') {
+                serde_json::from_str::<Checked>(raw.get())?;
+            }
+            return Ok(JsonLine::Other(raw));
+        }
+        let Entries(entries) = serde_json::from_str(raw.get())?;
+        Ok(JsonLine::Object(entries))
+    }
+
+    /// The raw value under `key`.
+    pub(super) fn get(&self, key: &str) -> Option<&'a RawValue> {
+        match self {
+            JsonLine::Object(entries) => entries.iter().find(|(k, _)| k == key).map(|(_, v)| *v),
+            JsonLine::Other(_) => None,
+        }
+    }
+}
+
+/// What kind of JSON value a raw text is, in words for messages.
+pub(super) fn kind(raw: &RawValue) -> &'static str {
+    match raw.get().as_bytes().first() {
+        Some(b'"') => "a string",
+        Some(b'{') => "an object",
+        Some(b'[') => "an array",
+        Some(b't' | b'f') => "a boolean",
+        Some(b'n') => "null",
+        _ => "a number",
+    }
+}
+
+/// The message for the second occurrence of a key.
+fn duplicate(key: &str, first: usize, second: usize) -> String {
+    format!(
+        "duplicate key \"{}\" in one object (entries {first} and {second})",
+        echo_str(key)
+    )
+}
+
+/// An object's entries, keys checked for repeats, values left raw.
+struct Entries<'a>(Vec<(String, &'a RawValue)>);
+
+impl<'de> Deserialize<'de> for Entries<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Entries<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut seen: HashMap<String, usize> = HashMap::new();
+                let mut entries = Vec::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let n = entries.len() + 1;
+                    if let Some(&first) = seen.get(&key) {
+                        return Err(de::Error::custom(duplicate(&key, first, n)));
+                    }
+                    let value: &RawValue = map.next_value()?;
+                    if matches!(value.get().as_bytes().first(), Some(b'{' | b'[')) {
+                        serde_json::from_str::<Checked>(value.get()).map_err(de::Error::custom)?;
+                    }
+                    seen.insert(key.clone(), n);
+                    entries.push((key, value));
+                }
+                Ok(Entries(entries))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// Any JSON value, checked for duplicate keys at every depth, then dropped.
+struct Checked;
+
+impl<'de> Deserialize<'de> for Checked {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(CheckedVisitor)
+    }
+}
+
+struct CheckedVisitor;
+
+impl<'de> Visitor<'de> for CheckedVisitor {
+    type Value = Checked;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_unit<E>(self) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Checked, A::Error> {
+        while seq.next_element::<Checked>()?.is_some() {}
+        Ok(Checked)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Checked, A::Error> {
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        let mut n = 0;
+        while let Some(key) = map.next_key::<String>()? {
+            n += 1;
+            if let Some(&first) = seen.get(&key) {
+                return Err(de::Error::custom(duplicate(&key, first, n)));
+            }
+            map.next_value::<Checked>()?;
+            seen.insert(key, n);
+        }
+        Ok(Checked)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(text: &str) -> Result<Vec<String>, String> {
+        match JsonLine::parse(text).map_err(|e| e.to_string())? {
+            JsonLine::Object(e) => Ok(e.into_iter().map(|(k, _)| k).collect()),
+            JsonLine::Other(raw) => Ok(vec![format!("other:{}", raw.get())]),
+        }
+    }
+
+    #[test]
+    fn objects_keep_their_order_and_raw_values() {
+        assert_eq!(keys(r#"{"b":1,"a":"x"}"#).unwrap(), ["b", "a"]);
+        assert_eq!(keys("1e-400").unwrap(), ["other:1e-400"]);
+        let line_text = r#"{"value": 1.50, "timestamp": "t"}"#;
+        let line = JsonLine::parse(line_text).unwrap();
+        assert_eq!(line.get("value").unwrap().get(), "1.50");
+        assert_eq!(kind(line.get("timestamp").unwrap()), "a string");
+        assert!(line.get("nope").is_none());
+    }
+
+    #[test]
+    fn duplicate_keys_are_refused_with_both_positions_at_any_depth() {
+        let e = keys(r#"{"value":1,"x":2,"value":3}"#).unwrap_err();
+        assert!(
+            e.contains("duplicate key \"value\" in one object (entries 1 and 3)"),
+            "{e}"
+        );
+        let e = keys(r#"{"value":1,"meta":{"a":1,"a":2}}"#).unwrap_err();
+        assert!(
+            e.contains("duplicate key \"a\" in one object (entries 1 and 2)"),
+            "{e}"
+        );
+        let e = keys(r#"[{"k":1,"k":1}]"#).unwrap_err();
+        assert!(e.contains("duplicate key \"k\""), "{e}");
+        // The same key in two different objects is fine.
+        assert!(keys(r#"{"a":{"k":1},"b":{"k":2}}"#).is_ok());
+    }
+
+    #[test]
+    fn broken_json_is_an_error() {
+        assert!(keys(r#"{"value":"#).is_err());
+        assert!(keys(r#"{"value":1} trailing"#).is_err());
+    }
+}
