@@ -4,16 +4,22 @@
 //! (and `anomalyzer_store` for durable state). Each subcommand lives in its
 //! own module; errors map to the exit codes in [`exit`].
 
+mod corpus;
+mod corpus_scoring;
 mod detector_args;
+mod evaluate;
+mod evaluate_report;
 mod exit;
 mod input;
 mod inspect;
+mod nab_results;
 mod output;
 mod plot;
 mod progress;
 mod score;
 mod stream;
 mod summary;
+mod timestamp;
 
 use std::process::ExitCode;
 
@@ -38,6 +44,10 @@ enum Command {
     /// Print a state directory's status as JSON (read-only).
     #[command(after_help = exit::EXIT_CODES_HELP)]
     Inspect(inspect::InspectArgs),
+    /// Score a labelled corpus (NAB's layout) by NAB's rules: normalised score, threshold,
+    /// windows found and missed, false positives, per profile.
+    #[command(after_help = exit::EXIT_CODES_HELP)]
+    Evaluate(evaluate::EvaluateArgs),
 }
 
 fn main() -> ExitCode {
@@ -46,6 +56,7 @@ fn main() -> ExitCode {
         Command::Score(args) => score::run(args),
         Command::Stream(args) => stream::run(args),
         Command::Inspect(args) => inspect::run(args),
+        Command::Evaluate(args) => evaluate::run(args),
     };
     result.unwrap_or_else(|err| exit::report(&err))
 }
