@@ -50,6 +50,13 @@ impl PointsBar {
         }
     }
 
+    /// Sets the text after the bar (e.g. the best score so far).
+    pub fn message(&self, text: String) {
+        if let Some(b) = &self.bar {
+            b.set_message(text);
+        }
+    }
+
     /// Removes the bar.
     pub fn finish(&self) {
         if let Some(b) = &self.bar {

@@ -20,6 +20,8 @@ mod score;
 mod stream;
 mod summary;
 mod timestamp;
+mod tune;
+mod tune_space;
 
 use std::process::ExitCode;
 
@@ -48,6 +50,10 @@ enum Command {
     /// windows found and missed, false positives, per profile.
     #[command(after_help = exit::EXIT_CODES_HELP)]
     Evaluate(evaluate::EvaluateArgs),
+    /// Search detector settings for the best NAB score on a labelled corpus (random search with
+    /// successive halving); print them and write them as TOML for --config.
+    #[command(after_help = exit::EXIT_CODES_HELP)]
+    Tune(tune::TuneArgs),
 }
 
 fn main() -> ExitCode {
@@ -57,6 +63,7 @@ fn main() -> ExitCode {
         Command::Stream(args) => stream::run(args),
         Command::Inspect(args) => inspect::run(args),
         Command::Evaluate(args) => evaluate::run(args),
+        Command::Tune(args) => tune::run(args),
     };
     result.unwrap_or_else(|err| exit::report(&err))
 }
