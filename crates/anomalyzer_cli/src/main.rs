@@ -5,13 +5,18 @@
 //! own module; errors map to the exit codes in [`exit`].
 
 mod conf_file;
+mod corpus;
+mod corpus_scoring;
 mod detector_args;
 mod diag;
 mod echo;
+mod evaluate;
+mod evaluate_report;
 mod exit;
 mod float_text;
 mod input;
 mod inspect;
+mod nab_results;
 mod output;
 mod output_file;
 mod plot;
@@ -19,6 +24,9 @@ mod progress;
 mod score;
 mod stream;
 mod summary;
+mod timestamp;
+mod tune;
+mod tune_space;
 
 use std::process::ExitCode;
 
@@ -43,6 +51,14 @@ enum Command {
     /// Print a state directory's status as JSON (read-only).
     #[command(after_help = exit::EXIT_CODES_HELP)]
     Inspect(inspect::InspectArgs),
+    /// Score a labelled corpus (NAB's layout) by NAB's rules: normalised score, threshold,
+    /// windows found and missed, false positives, per profile.
+    #[command(after_help = exit::EXIT_CODES_HELP)]
+    Evaluate(evaluate::EvaluateArgs),
+    /// Search detector settings for the best NAB score on a labelled corpus (random search with
+    /// successive halving); print them and write them as TOML for --config.
+    #[command(after_help = exit::EXIT_CODES_HELP)]
+    Tune(tune::TuneArgs),
 }
 
 fn main() -> ExitCode {
@@ -52,6 +68,8 @@ fn main() -> ExitCode {
         Command::Score(args) => score::run(args),
         Command::Stream(args) => stream::run(args),
         Command::Inspect(args) => inspect::run(args),
+        Command::Evaluate(args) => evaluate::run(args),
+        Command::Tune(args) => tune::run(args),
     };
     result.unwrap_or_else(|err| exit::report(&err))
 }
