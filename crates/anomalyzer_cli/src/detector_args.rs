@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anomalyzer_ts::{AnomalyzerConf, AnomalyzerConfBuilder};
+use anomalyzer_ts::{AnomalyzerConf, AnomalyzerConfBuilder, Preset};
 use anyhow::{Context, Result};
 
 /// The detector's configuration as flags. Every flag is optional so that a
@@ -12,8 +12,13 @@ use anyhow::{Context, Result};
 #[derive(Debug, Clone, Default, clap::Args)]
 #[command(next_help_heading = "Detector options")]
 pub struct DetectorArgs {
-    /// Tests to run, comma-separated: magnitude, diff, highrank, lowrank, cdf, fence, ks
-    /// [default: magnitude,ks]
+    /// Starting configuration: `anomalyzer` (the Go library's defaults) or `robust`
+    /// (robust tests, likelihood stage and alert shaping: far better on NAB;
+    /// works from values alone) [default: anomalyzer]
+    #[arg(long, value_name = "NAME", value_parser = parse_preset)]
+    pub preset: Option<Preset>,
+    /// Tests to run, comma-separated: magnitude, diff, highrank, lowrank, cdf, fence, ks,
+    /// or robust ones: robust_z, level_shift, slow_shift, seasonal [default: magnitude,ks]
     #[arg(long, value_delimiter = ',', value_name = "A,B,..")]
     pub methods: Option<Vec<String>>,
     /// Active window size A (points judged together) [default: 1]
@@ -57,6 +62,9 @@ impl DetectorArgs {
 
     /// Applies the flags that were given on top of `base`.
     pub fn overlay(&self, mut b: AnomalyzerConfBuilder) -> AnomalyzerConfBuilder {
+        if let Some(p) = self.preset {
+            b.preset = Some(p);
+        }
         if let Some(m) = &self.methods {
             b.methods = Some(m.iter().map(|s| s.trim().to_owned()).collect());
         }
@@ -108,6 +116,10 @@ impl DetectorArgs {
         let b = self.builder()?;
         b.build().context("invalid detector options")
     }
+}
+
+fn parse_preset(s: &str) -> Result<Preset, String> {
+    s.parse().map_err(|e: anomalyzer_ts::Error| e.to_string())
 }
 
 /// Reads a TOML configuration file in the library's serde form.

@@ -1,0 +1,277 @@
+//! The robust pipeline (docs/spec.md, "The robust preset"): the robust
+//! tests' statistics, each through the likelihood stage, the most surprised
+//! test carrying the score, then alert shaping.
+//!
+//! Unlike the Go tests, which are pure functions of the window, this
+//! pipeline has state beyond the last values: each test's history of
+//! statistics and the recent scores of alert shaping. It is kept so that
+//! the state after a push is a function of what was pushed alone, and can
+//! be exported ([`RobustParts`]) and imported to continue bit-identically.
+//!
+//! Order of a push of `x`: the statistics of the previous value (computed
+//! when it arrived) are scored and committed to the histories, then `x`
+//! enters the value history and its statistics are computed. Scoring the
+//! latest value ([`RobustState::outcome`]) so reads the state without
+//! changing it, as `eval` and `explain` must.
+
+mod alert_shaping;
+mod likelihood;
+mod params;
+
+pub use params::{RobustParams, MAX_ROBUST_SPAN};
+
+use alert_shaping::AlertShaping;
+use likelihood::Likelihood;
+
+use crate::methods::{seasonal, ShiftTest};
+use crate::window::Window;
+use crate::{Error, Gate, Method, Result};
+
+/// The robust pipeline's state beyond the configuration, as plain data:
+/// what a store saves and [`Anomalyzer::from_state`](crate::Anomalyzer::from_state)
+/// takes back.
+#[derive(Debug, Clone, PartialEq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct RobustParts {
+    /// The last values (at most [`RobustParams::history_len`]), oldest first.
+    pub history: Vec<f64>,
+    /// Per configured robust test, in configuration order: its last
+    /// statistics (at most `likelihood_history`), oldest first.
+    pub statistics: Vec<Vec<f64>>,
+    /// The last scores before alert shaping (at most `alert_hold`), oldest first.
+    pub recent_scores: Vec<f64>,
+}
+
+/// What the pipeline says about the latest value.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Outcome {
+    /// Final probability (after alert shaping).
+    pub(crate) probability: f64,
+    /// Before alert shaping: the largest test probability; `None` in warm-up.
+    pub(crate) likelihood: Option<f64>,
+    /// Why the probability was forced to 0, if it was.
+    pub(crate) gate: Option<Gate>,
+    /// Per test, configuration order: its probability (`1 − q`).
+    pub(crate) tests: Vec<(Method, Option<f64>)>,
+    /// The test whose probability is the score (the first of equals).
+    pub(crate) winner: Option<Method>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Test {
+    Shift(ShiftTest),
+    Seasonal,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct RobustState {
+    params: RobustParams,
+    methods: Vec<Method>,
+    tests: Vec<Test>,
+    history: Window,
+    likelihood: Vec<Likelihood>,
+    shaping: Option<AlertShaping>,
+    /// Statistics of the latest value, not yet committed to `likelihood`.
+    pending: Vec<Option<f64>>,
+    buf: Vec<f64>,
+}
+
+impl RobustState {
+    /// An empty pipeline for `methods` (all robust, at least one).
+    pub(crate) fn new(params: RobustParams, methods: &[Method]) -> Self {
+        let tests = methods
+            .iter()
+            .map(|m| match m {
+                Method::LevelShift => {
+                    Test::Shift(ShiftTest::new(params.shift_span, params.reference))
+                }
+                Method::SlowShift => {
+                    Test::Shift(ShiftTest::new(params.slow_span, params.slow_reference))
+                }
+                Method::Seasonal => Test::Seasonal,
+                // RobustZ, and (never configured here) the Go tests.
+                _ => Test::Shift(ShiftTest::new(1, params.reference)),
+            })
+            .collect();
+        RobustState {
+            params,
+            methods: methods.to_vec(),
+            tests,
+            history: Window::with_capacity(params.history_len()),
+            likelihood: methods
+                .iter()
+                .map(|_| Likelihood::new(params.likelihood_history))
+                .collect(),
+            shaping: (params.alert_hold > 0).then(|| AlertShaping::new(params.alert_hold)),
+            pending: Vec::new(),
+            buf: Vec::with_capacity(params.period_seasons * (2 * params.period_slack + 1)),
+        }
+    }
+
+    /// Adds a value (finite: checked by the caller).
+    pub(crate) fn push(&mut self, x: f64) {
+        if !self.pending.is_empty() {
+            let outcome = self.outcome();
+            for (l, s) in self.likelihood.iter_mut().zip(&self.pending) {
+                if let Some(s) = *s {
+                    l.record(s);
+                }
+            }
+            if let Some(shaping) = &mut self.shaping {
+                shaping.record(outcome.likelihood.unwrap_or(0.0));
+            }
+        }
+        self.history.push(x);
+        for t in &mut self.tests {
+            if let Test::Shift(s) = t {
+                s.slide(&self.history);
+            }
+        }
+        self.compute_pending();
+    }
+
+    fn compute_pending(&mut self) {
+        let p = self.params;
+        let mut pending = std::mem::take(&mut self.pending);
+        pending.clear();
+        for t in &self.tests {
+            pending.push(match t {
+                Test::Shift(s) => s.statistic(&self.history),
+                Test::Seasonal => seasonal(
+                    &self.history,
+                    p.period,
+                    p.period_seasons,
+                    p.period_slack,
+                    &mut self.buf,
+                ),
+            });
+        }
+        self.pending = pending;
+    }
+
+    /// The latest value's probabilities; all 0 before the first value.
+    pub(crate) fn outcome(&self) -> Outcome {
+        let mut tests = Vec::with_capacity(self.methods.len());
+        let mut best: Option<(Method, f64)> = None;
+        for (i, &m) in self.methods.iter().enumerate() {
+            let p = self
+                .pending
+                .get(i)
+                .copied()
+                .flatten()
+                .and_then(|s| self.likelihood[i].tail(s, self.params.warmup))
+                .map(|q| (1.0 - q).clamp(0.0, 1.0));
+            if let Some(p) = p {
+                if best.is_none_or(|(_, b)| p > b) {
+                    best = Some((m, p));
+                }
+            }
+            tests.push((m, p));
+        }
+        let likelihood = best.map(|(_, p)| p);
+        let (probability, gate) = match likelihood {
+            None => (0.0, Some(Gate::Warmup)),
+            Some(p) if self.shaping.as_ref().is_some_and(|s| !s.passes(p)) => {
+                (0.0, Some(Gate::Hold))
+            }
+            Some(p) => (p, None),
+        };
+        Outcome {
+            probability,
+            likelihood,
+            gate,
+            tests,
+            winner: best.map(|(m, _)| m),
+        }
+    }
+
+    /// The state as plain data.
+    pub(crate) fn parts(&self) -> RobustParts {
+        RobustParts {
+            history: self.history.iter().collect(),
+            statistics: self
+                .likelihood
+                .iter()
+                .map(|l| l.values().collect())
+                .collect(),
+            recent_scores: self
+                .shaping
+                .as_ref()
+                .map(|s| s.values().collect())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// Rebuilds the state from [`parts`](Self::parts), after `push_count`
+    /// values in all.
+    pub(crate) fn from_parts(
+        params: RobustParams,
+        methods: &[Method],
+        parts: &RobustParts,
+        push_count: u64,
+    ) -> Result<Self> {
+        let bad = |reason: String| Err(Error::InconsistentState { reason });
+        let mut s = Self::new(params, methods);
+        let held = usize::try_from(push_count)
+            .map_or(s.history.capacity(), |n| n.min(s.history.capacity()));
+        if parts.history.len() != held {
+            return bad(format!(
+                "robust history holds {} values, expected {held} after {push_count} pushes",
+                parts.history.len()
+            ));
+        }
+        if parts.statistics.len() != methods.len() {
+            return bad(format!(
+                "robust state has statistics for {} tests, the configuration has {}",
+                parts.statistics.len(),
+                methods.len()
+            ));
+        }
+        let finite = |v: &[f64]| v.iter().all(|x| x.is_finite());
+        if !finite(&parts.history) {
+            return bad("robust history holds a value that is not finite".into());
+        }
+        for (m, stats) in methods.iter().zip(&parts.statistics) {
+            if stats.len() > params.likelihood_history || stats.len() as u64 > push_count {
+                return bad(format!(
+                    "{} statistics for {m}, more than held or pushed",
+                    stats.len()
+                ));
+            }
+            if !stats.iter().all(|x| x.is_finite() && *x >= 0.0) {
+                return bad(format!("a statistic of {m} is negative or not finite"));
+            }
+        }
+        if parts.recent_scores.len() > params.alert_hold
+            || !parts.recent_scores.iter().all(|p| (0.0..=1.0).contains(p))
+        {
+            return bad(format!(
+                "{} recent scores (at most {} in [0, 1] expected)",
+                parts.recent_scores.len(),
+                params.alert_hold
+            ));
+        }
+        for &x in &parts.history {
+            s.history.push(x);
+        }
+        for t in &mut s.tests {
+            if let Test::Shift(shift) = t {
+                shift.rebuild(&s.history);
+            }
+        }
+        for (l, stats) in s.likelihood.iter_mut().zip(&parts.statistics) {
+            for &x in stats {
+                l.record(x);
+            }
+        }
+        if let Some(shaping) = &mut s.shaping {
+            for &p in &parts.recent_scores {
+                shaping.record(p);
+            }
+        }
+        if s.history.len() > 0 {
+            s.compute_pending();
+        }
+        Ok(s)
+    }
+}
