@@ -171,7 +171,12 @@ impl RobustState {
         let likelihood = best.map(|(_, p)| p);
         let (probability, gate) = match likelihood {
             None => (0.0, Some(Gate::Warmup)),
-            Some(p) if self.shaping.as_ref().is_some_and(|s| !s.passes(p)) => {
+            Some(p)
+                if self
+                    .shaping
+                    .as_ref()
+                    .is_some_and(|s| !s.passes(p, self.params.alert_rise)) =>
+            {
                 (0.0, Some(Gate::Hold))
             }
             Some(p) => (p, None),

@@ -9,7 +9,7 @@ use crate::{Error, Result};
 ///
 /// With the `serde` feature this is the `[robust]` table of a configuration
 /// file; every key is optional and unknown keys are refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
@@ -17,7 +17,7 @@ use crate::{Error, Result};
 )]
 pub struct RobustParams {
     /// Values before the judged span that form the reference of
-    /// `robust_z` and `level_shift`. Default 300; ≥ 4.
+    /// `robust_z` and `level_shift`. Default 1000; ≥ 4.
     pub reference: usize,
     /// Values averaged by `level_shift`. Default 10; ≥ 1.
     pub shift_span: usize,
@@ -28,7 +28,7 @@ pub struct RobustParams {
     /// Season length of `seasonal`, in points. Default 288 (a day of
     /// 5-minute points); ≥ 2 and > 2 × `period_slack`.
     pub period: usize,
-    /// Past periods in the seasonal reference. Default 5; ≥ 2.
+    /// Past periods in the seasonal reference. Default 8; ≥ 2.
     pub period_seasons: usize,
     /// Neighbours on each side of the same phase taken into the seasonal
     /// reference. Default 2.
@@ -42,21 +42,26 @@ pub struct RobustParams {
     /// Alert shaping: a score counts only when it beats every score of the
     /// previous `alert_hold` points; 0 turns shaping off. Default 150.
     pub alert_hold: usize,
+    /// Alert shaping: a score beats the held ones only when its tail
+    /// probability `1 − p` is below `alert_rise` × the smallest held one.
+    /// Default 0.8; in (0, 1].
+    pub alert_rise: f64,
 }
 
 impl Default for RobustParams {
     fn default() -> Self {
         RobustParams {
-            reference: 300,
+            reference: 1000,
             shift_span: 10,
             slow_span: 60,
             slow_reference: 1000,
             period: 288,
-            period_seasons: 5,
+            period_seasons: 8,
             period_slack: 2,
             likelihood_history: 4000,
             warmup: 50,
             alert_hold: 150,
+            alert_rise: 0.8,
         }
     }
 }
@@ -80,7 +85,7 @@ impl RobustParams {
     /// `tests` robust tests, reached once the histories are full: the value
     /// history, per test its sorted reference and its likelihood history
     /// (ring and sorted copy), and the hold span. It never grows after that.
-    /// With the defaults and four tests: 301 008 bytes (about 294 KiB).
+    /// With the defaults and four tests: 308 040 bytes (about 301 KiB).
     #[must_use]
     pub fn state_bytes(&self, tests: usize) -> usize {
         let f = std::mem::size_of::<f64>();
@@ -121,6 +126,12 @@ impl RobustParams {
             self.warmup,
         )?;
         at_least("robust.alert_hold", self.alert_hold, 0)?;
+        if !(self.alert_rise > 0.0 && self.alert_rise <= 1.0) {
+            return Err(Error::conf(
+                "robust.alert_rise",
+                format!("must be in (0, 1], got {}", self.alert_rise),
+            ));
+        }
         if 2 * self.period_slack >= self.period {
             return Err(Error::conf(
                 "robust.period_slack",
@@ -139,11 +150,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn defaults_are_valid_and_need_1443_values_of_history() {
+    fn defaults_are_valid_and_need_2307_values_of_history() {
         let p = RobustParams::default();
         p.check().unwrap();
-        // seasonal: 288 × 5 + 2 look-back, plus the current value.
-        assert_eq!(p.history_len(), 1443);
+        // seasonal: 288 × 8 + 2 look-back, plus the current value.
+        assert_eq!(p.history_len(), 2307);
     }
 
     #[test]
