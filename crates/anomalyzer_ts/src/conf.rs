@@ -687,4 +687,77 @@ mod tests {
             .unwrap_err();
         assert!(err.to_string().contains("sensitivty"), "{err}");
     }
+
+    #[test]
+    fn presets_choose_the_tests_and_explicit_fields_win() {
+        let robust = AnomalyzerConf::preset(Preset::Robust);
+        assert_eq!(robust.methods(), &Method::ROBUST);
+        assert_eq!(robust.robust_methods(), &Method::ROBUST);
+        assert_eq!(robust.active_size(), 1);
+        assert_eq!(*robust.robust(), RobustParams::default());
+        let go = AnomalyzerConf::preset(Preset::Anomalyzer);
+        assert_eq!(go, base().build().unwrap(), "the Go defaults, unchanged");
+        assert!(go.robust_methods().is_empty());
+        let two = AnomalyzerConf::builder()
+            .preset(Preset::Robust)
+            .methods([Method::Seasonal, Method::RobustZ])
+            .build()
+            .unwrap();
+        assert_eq!(two.methods(), &[Method::Seasonal, Method::RobustZ]);
+        let err = AnomalyzerConf::builder()
+            .method_names(["magnitude", "seasonal"])
+            .active_size(1)
+            .build()
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::InvalidConf {
+                    field: "methods",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(err.to_string().contains("mixes robust tests"), "{err}");
+        let bad = RobustParams {
+            period: 0,
+            ..RobustParams::default()
+        };
+        let err = AnomalyzerConf::builder()
+            .preset(Preset::Robust)
+            .robust(bad)
+            .build()
+            .unwrap_err();
+        assert!(err.to_string().contains("robust.period"), "{err}");
+        // Go tests ignore the robust parameters (not checked, not used).
+        assert!(base().robust(bad).build().is_ok());
+    }
+
+    #[cfg(feature = "serde")]
+    #[test]
+    fn preset_and_robust_table_in_serde_form() {
+        let c: AnomalyzerConf = serde_json::from_str(r#"{"preset":"robust"}"#).unwrap();
+        assert_eq!(c, AnomalyzerConf::preset(Preset::Robust));
+        let text = serde_json::to_string(&c).unwrap();
+        assert!(
+            text.contains("seasonal") && !text.contains("preset"),
+            "{text}"
+        );
+        assert_eq!(serde_json::from_str::<AnomalyzerConf>(&text).unwrap(), c);
+        let tuned: AnomalyzerConf =
+            serde_json::from_str(r#"{"preset":"robust","robust":{"alert_hold":20}}"#).unwrap();
+        assert_eq!(tuned.robust().alert_hold, 20);
+        let text = serde_json::to_string(&tuned).unwrap();
+        assert!(text.contains(r#""alert_hold":20"#), "{text}");
+        let err =
+            serde_json::from_str::<AnomalyzerConf>(r#"{"preset":"robust","robust":{"hold":20}}"#)
+                .unwrap_err();
+        assert!(err.to_string().contains("hold"), "{err}");
+        let err = serde_json::from_str::<AnomalyzerConf>(r#"{"preset":"fast"}"#).unwrap_err();
+        assert!(err.to_string().contains("fast"), "{err}");
+        // A Go configuration's serde form has no robust table.
+        let go = serde_json::to_string(&base().build().unwrap()).unwrap();
+        assert!(!go.contains("robust"), "{go}");
+    }
 }

@@ -1,0 +1,115 @@
+//! `anomalyzer score - --preset robust`, as the acceptance check runs it:
+//! values one per line on stdin, the `probability` column of the CSV on
+//! stdout. Its numbers equal the library's; `preset = "robust"` in a config
+//! file does the same; `--preset anomalyzer` is today's default.
+
+mod sandbox;
+
+use anomalyzer_ts::{Anomalyzer, AnomalyzerConf, Preset};
+use sandbox::{series, Sandbox};
+
+/// A calm series of 3000 values with a spike at 2500 (no randomness).
+fn values() -> Vec<f64> {
+    (0..3000u32)
+        .map(|i| {
+            if i == 2500 {
+                90.0
+            } else {
+                50.0 + f64::from(i * 7919 % 13) / 13.0
+            }
+        })
+        .collect()
+}
+
+fn plain(values: &[f64]) -> String {
+    values.iter().map(|v| format!("{v}\n")).collect()
+}
+
+fn probabilities(rows: &[Vec<String>]) -> Vec<f64> {
+    let k = rows[0].iter().position(|c| c == "probability").unwrap();
+    rows[1..].iter().map(|r| r[k].parse().unwrap()).collect()
+}
+
+#[test]
+fn robust_preset_from_stdin_equals_the_library_and_flags_the_spike() {
+    let sb = Sandbox::new();
+    let xs = values();
+    let run = sb.run(&["score", "-", "--preset", "robust"], &plain(&xs));
+    let rows = run.rows();
+    assert_eq!(rows[0], ["value", "probability"]);
+    let got = probabilities(&rows);
+    let mut d = Anomalyzer::new(AnomalyzerConf::preset(Preset::Robust), &[]).unwrap();
+    let want: Vec<f64> = xs.iter().map(|&x| d.push(x).unwrap()).collect();
+    assert_eq!(got.len(), want.len());
+    for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+        assert_eq!(g.to_bits(), w.to_bits(), "row {i}: {g} vs {w}");
+    }
+    let top = (0..got.len())
+        .max_by(|&a, &b| got[a].total_cmp(&got[b]))
+        .unwrap();
+    assert_eq!(top, 2500);
+}
+
+#[test]
+fn config_file_preset_and_explain_columns() {
+    let sb = Sandbox::new();
+    let xs = values();
+    sb.write(
+        "robust.toml",
+        "preset = \"robust\"\n[robust]\nalert_hold = 0\n",
+    );
+    let from_file = sb.run(
+        &["score", "-", "--config", "robust.toml", "--explain"],
+        &plain(&xs),
+    );
+    let rows = from_file.rows();
+    assert_eq!(
+        rows[0],
+        [
+            "value",
+            "probability",
+            "robust_z",
+            "level_shift",
+            "slow_shift",
+            "seasonal"
+        ]
+    );
+    let conf = AnomalyzerConf::builder()
+        .preset(Preset::Robust)
+        .robust(anomalyzer_ts::RobustParams {
+            alert_hold: 0,
+            ..Default::default()
+        })
+        .build()
+        .unwrap();
+    let mut d = Anomalyzer::new(conf, &[]).unwrap();
+    for (i, &x) in xs.iter().enumerate() {
+        let e = d.push_explained(x).unwrap();
+        let row = &rows[i + 1];
+        assert_eq!(row[1], e.probability.to_string(), "row {i}");
+        for (t, cell) in e.tests.iter().zip(&row[2..]) {
+            assert_eq!(
+                *cell,
+                t.probability.map(|p| p.to_string()).unwrap_or_default()
+            );
+        }
+    }
+}
+
+#[test]
+fn preset_anomalyzer_is_the_default_and_bad_names_are_refused() {
+    let sb = Sandbox::new();
+    let input = plain(&series());
+    let default = sb.run(&["score", "-"], &input);
+    let named = sb.run(&["score", "-", "--preset", "anomalyzer"], &input);
+    assert_eq!(default.ok(), named.ok());
+    let bad = sb.run(&["score", "-", "--preset", "fast"], &input);
+    let err = bad.bad_input();
+    assert!(err.contains("fast") && err.contains("robust"), "{err}");
+    let mixed = sb.run(&["score", "-", "--methods", "ks,seasonal"], &input);
+    assert!(
+        mixed.bad_input().contains("mixes robust tests"),
+        "{}",
+        mixed.stderr
+    );
+}
