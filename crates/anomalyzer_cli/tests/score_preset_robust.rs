@@ -113,3 +113,59 @@ fn preset_anomalyzer_is_the_default_and_bad_names_are_refused() {
         mixed.stderr
     );
 }
+
+fn repo() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The README's robust quick start, run on the bundled data: one alert at
+/// the spike (gen_data: 250..=252), one as the plateau starts (480..530),
+/// nothing else, the summary and the plot exactly as the README shows them.
+#[test]
+fn readme_robust_quick_start_alerts_once_per_incident() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let line = readme
+        .lines()
+        .find(|l| l.starts_with("cargo run ") && l.contains("--preset robust"))
+        .expect("README has the robust quick start");
+    let args: Vec<&str> = line
+        .split_once(" -- ")
+        .unwrap()
+        .1
+        .split_whitespace()
+        .collect();
+    let after = |flag: &str| args[args.iter().position(|a| *a == flag).unwrap() + 1];
+    let sb = Sandbox::new();
+    std::fs::create_dir_all(sb.path("examples/data")).unwrap();
+    std::fs::copy(
+        repo().join("examples/data/cpu.csv"),
+        sb.path("examples/data/cpu.csv"),
+    )
+    .unwrap();
+    let run = sb.run(&args, "");
+    assert_eq!(run.ok(), "");
+    assert!(
+        readme.contains(run.stderr.trim_end()),
+        "the README quotes the summary as printed:\n{}",
+        run.stderr
+    );
+    let scored = std::fs::read_to_string(sb.path(after("--output"))).unwrap();
+    let rows = sandbox::csv_rows(&scored);
+    let flagged: Vec<usize> = rows[1..]
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.last().unwrap() == "true")
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(flagged.len(), 2, "{flagged:?}");
+    assert!((250..=252).contains(&flagged[0]), "{flagged:?}");
+    assert!((480..490).contains(&flagged[1]), "{flagged:?}");
+    let plot = after("--plot");
+    let drawn = std::fs::read_to_string(sb.path(plot)).unwrap();
+    let committed = std::fs::read_to_string(repo().join("docs").join(plot)).unwrap();
+    assert!(
+        drawn == committed,
+        "docs/{plot} is not what the command draws"
+    );
+    assert!(readme.contains(&format!("(docs/{plot})")));
+}

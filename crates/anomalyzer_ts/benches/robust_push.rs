@@ -79,7 +79,10 @@ fn preset_by_reference(c: &mut Criterion) {
     bench_push(
         c,
         "robust_preset",
-        vec![("defaults".to_owned(), AnomalyzerConf::preset(Preset::Robust))],
+        vec![(
+            "defaults".to_owned(),
+            AnomalyzerConf::preset(Preset::Robust),
+        )],
     );
 }
 
