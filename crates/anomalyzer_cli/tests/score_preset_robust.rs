@@ -5,7 +5,7 @@
 
 mod sandbox;
 
-use anomalyzer_ts::{Anomalyzer, AnomalyzerConf, Preset};
+use anomalyzer_ts::{Anomalyzer, AnomalyzerConf, Gate, Preset};
 use sandbox::{series, Sandbox};
 
 /// A calm series of 3000 values with a spike at 2500 (no randomness).
@@ -56,7 +56,7 @@ fn config_file_preset_and_explain_columns() {
     let xs = values();
     sb.write(
         "robust.toml",
-        "preset = \"robust\"\n[robust]\nalert_hold = 0\n",
+        "preset = \"robust\"\n[robust]\nalert_hold = 20\n",
     );
     let from_file = sb.run(
         &["score", "-", "--config", "robust.toml", "--explain"],
@@ -71,13 +71,15 @@ fn config_file_preset_and_explain_columns() {
             "robust_z",
             "level_shift",
             "slow_shift",
-            "seasonal"
+            "seasonal",
+            "carried_by",
+            "gate"
         ]
     );
     let conf = AnomalyzerConf::builder()
         .preset(Preset::Robust)
         .robust(anomalyzer_ts::RobustParams {
-            alert_hold: 0,
+            alert_hold: 20,
             ..Default::default()
         })
         .build()
@@ -87,13 +89,26 @@ fn config_file_preset_and_explain_columns() {
         let e = d.push_explained(x).unwrap();
         let row = &rows[i + 1];
         assert_eq!(row[1], e.probability.to_string(), "row {i}");
-        for (t, cell) in e.tests.iter().zip(&row[2..]) {
+        for (t, cell) in e.tests.iter().zip(&row[2..6]) {
             assert_eq!(
                 *cell,
                 t.probability.map(|p| p.to_string()).unwrap_or_default()
             );
         }
+        let carrier = e.tests.iter().find(|t| t.weight == 1.0);
+        assert_eq!(row[6], carrier.map_or("", |t| t.method.name()), "row {i}");
+        let gate = match e.gate {
+            Some(Gate::Warmup) => "warmup",
+            Some(Gate::Hold) => "hold",
+            None => "",
+            Some(other) => panic!("row {i}: {other:?}"),
+        };
+        assert_eq!(row[7], gate, "row {i}");
+        if i < 70 {
+            assert_eq!(row[7], "warmup", "row {i}");
+        }
     }
+    assert!(rows.iter().any(|r| r[7] == "hold"), "the hold shows");
 }
 
 #[test]
