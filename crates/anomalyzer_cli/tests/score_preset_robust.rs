@@ -184,3 +184,18 @@ fn readme_robust_quick_start_alerts_once_per_incident() {
     );
     assert!(readme.contains(&format!("(docs/{plot})")));
 }
+
+/// Until the store's format holds the robust state, `stream` refuses to
+/// create a state it could not recover, and creates nothing.
+#[test]
+fn stream_refuses_robust_tests_until_the_store_holds_their_state() {
+    let sb = Sandbox::new();
+    let run = sb.run(&["stream", "--state", "st", "--preset", "robust"], "1\n2\n");
+    assert!(
+        run.bad_input().contains("cannot be streamed durably yet"),
+        "{}",
+        run.stderr
+    );
+    assert!(!sb.path("st").join("anomalyzer.snap").exists());
+    assert!(!sb.path("st").join("anomalyzer.wal").exists());
+}
