@@ -280,3 +280,112 @@ impl RobustState {
         Ok(s)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tiny() -> RobustParams {
+        RobustParams {
+            reference: 4,
+            warmup: 1,
+            likelihood_history: 10,
+            alert_hold: 2,
+            ..RobustParams::default()
+        }
+    }
+
+    /// `robust_z` alone over four reference values, computed by hand.
+    #[test]
+    fn hand_computed_pipeline() {
+        let mut s = RobustState::new(tiny(), &[Method::RobustZ]);
+        for x in [1.0, 2.0, 3.0, 4.0] {
+            s.push(x);
+            assert_eq!(s.outcome().gate, Some(Gate::Warmup), "no statistic yet");
+        }
+        // Reference {1, 2, 3, 4}: median 2.5, IQR 1.5 → z = 7.5 · 1.349 / 1.5.
+        s.push(10.0);
+        let z0 = s.pending[0].unwrap();
+        assert!((z0 - 7.5 * 1.349 / 1.5).abs() < 1e-12, "{z0}");
+        assert_eq!(s.outcome().gate, Some(Gate::Warmup), "no past statistic");
+        // Reference {2, 3, 4, 10}: median 3.5, q1 2.75, q3 5.5 → z = 6.5 · 1.349 / 2.75,
+        // below the one past statistic: q = 1/2.
+        s.push(10.0);
+        let o = s.outcome();
+        let z = s.pending[0].unwrap();
+        assert!((z - 6.5 * 1.349 / 2.75).abs() < 1e-12, "{z}");
+        assert_eq!(o.likelihood, Some(0.5));
+        assert_eq!(
+            (o.probability, o.gate),
+            (0.5, None),
+            "nothing held yet but a warm-up 0"
+        );
+        assert_eq!(o.winner, Some(Method::RobustZ));
+        // Reference {3, 4, 10, 10}: median 7, q1 3.75, q3 10 → z = 3·1.349/6.25;
+        // both past statistics are larger: q = 2/3, p = 1/3, held by 0.5.
+        s.push(10.0);
+        let o = s.outcome();
+        assert!((o.likelihood.unwrap() - 1.0 / 3.0).abs() < 1e-15);
+        assert_eq!((o.probability, o.gate), (0.0, Some(Gate::Hold)));
+    }
+
+    #[test]
+    fn parts_round_trip_and_bad_parts_are_refused() {
+        let mut s = RobustState::new(tiny(), &Method::ROBUST);
+        for i in 0..300u32 {
+            s.push(f64::from(i % 17));
+        }
+        let parts = s.parts();
+        let mut back = RobustState::from_parts(tiny(), &Method::ROBUST, &parts, 300).unwrap();
+        // Same contents (the rings may start at another slot).
+        assert_eq!(back.parts(), parts);
+        assert_eq!(back.pending, s.pending);
+        for i in 0..50u32 {
+            let x = f64::from(i * 5 % 23);
+            s.push(x);
+            back.push(x);
+            assert_eq!(back.outcome(), s.outcome(), "push {i}");
+        }
+        let cases: Vec<(&str, RobustParts, u64)> = vec![
+            ("push count", parts.clone(), 3),
+            (
+                "non-finite",
+                RobustParts {
+                    history: {
+                        let mut h = parts.history.clone();
+                        h[0] = f64::NAN;
+                        h
+                    },
+                    ..parts.clone()
+                },
+                300,
+            ),
+            (
+                "negative statistic",
+                RobustParts {
+                    statistics: {
+                        let mut st = parts.statistics.clone();
+                        st[0][0] = -1.0;
+                        st
+                    },
+                    ..parts.clone()
+                },
+                300,
+            ),
+            (
+                "too many scores",
+                RobustParts {
+                    recent_scores: vec![0.5; 3],
+                    ..parts.clone()
+                },
+                300,
+            ),
+        ];
+        for (name, p, n) in cases {
+            assert!(
+                RobustState::from_parts(tiny(), &Method::ROBUST, &p, n).is_err(),
+                "{name}"
+            );
+        }
+    }
+}
