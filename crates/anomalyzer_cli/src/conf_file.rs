@@ -11,7 +11,7 @@
 use std::io::Read;
 use std::path::Path;
 
-use anomalyzer_ts::AnomalyzerConfBuilder;
+use anomalyzer_ts::{AnomalyzerConfBuilder, Preset, RobustParams};
 use anyhow::Result;
 use serde::Deserialize;
 
@@ -45,6 +45,11 @@ pub struct ConfPatch {
     pub seed: Option<u64>,
     /// Exact highrank/lowrank.
     pub exact_ranks: Option<bool>,
+    /// Named starting point (`anomalyzer`, `robust`).
+    pub preset: Option<Preset>,
+    /// The `[robust]` table, replaced whole (its unset keys take their
+    /// defaults).
+    pub robust: Option<RobustParams>,
 }
 
 impl ConfPatch {
@@ -67,6 +72,8 @@ impl ConfPatch {
             delay: top.delay.or(self.delay),
             seed: top.seed.or(self.seed),
             exact_ranks: top.exact_ranks.or(self.exact_ranks),
+            preset: top.preset.or(self.preset),
+            robust: top.robust.or(self.robust),
         }
     }
 
@@ -101,6 +108,12 @@ impl ConfPatch {
         }
         if let Some(v) = self.exact_ranks {
             base.exact_ranks = v;
+        }
+        if let Some(v) = self.preset {
+            base.preset = Some(v);
+        }
+        if let Some(v) = self.robust {
+            base.robust = v;
         }
         base
     }

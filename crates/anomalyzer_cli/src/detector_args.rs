@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use anomalyzer_ts::{AnomalyzerConf, AnomalyzerConfBuilder};
+use anomalyzer_ts::{AnomalyzerConf, AnomalyzerConfBuilder, Preset};
 use anyhow::Result;
 
 use crate::conf_file::ConfPatch;
@@ -16,8 +16,13 @@ use crate::exit::BadInput;
 #[derive(Debug, Clone, Default, clap::Args)]
 #[command(next_help_heading = "Detector options")]
 pub struct DetectorArgs {
-    /// Tests to run, comma-separated: magnitude, diff, highrank, lowrank, cdf, fence, ks
-    /// [default: magnitude,ks]
+    /// Starting configuration: `anomalyzer` (the Go library's defaults) or `robust`
+    /// (robust tests, likelihood stage and alert shaping: far better on NAB;
+    /// works from values alone) [default: anomalyzer]
+    #[arg(long, value_name = "NAME", value_parser = parse_preset)]
+    pub preset: Option<Preset>,
+    /// Tests to run, comma-separated: magnitude, diff, highrank, lowrank, cdf, fence, ks,
+    /// or robust ones: robust_z, level_shift, slow_shift, seasonal [default: magnitude,ks]
     #[arg(long, value_delimiter = ',', value_name = "A,B,..")]
     pub methods: Option<Vec<String>>,
     /// Active window size A (points judged together) [default: 1]
@@ -62,6 +67,7 @@ impl DetectorArgs {
     /// The flags that were given, as a patch.
     fn flags(&self) -> ConfPatch {
         ConfPatch {
+            preset: self.preset,
             methods: self.methods.clone(),
             active_size: self.active_size,
             n_seasons: self.n_seasons,
@@ -72,6 +78,7 @@ impl DetectorArgs {
             delay: self.delay.then_some(true),
             seed: self.seed,
             exact_ranks: self.exact_ranks.then_some(true),
+            robust: None,
         }
     }
 
@@ -101,4 +108,8 @@ impl DetectorArgs {
         b.build()
             .map_err(|e| BadInput(format!("invalid detector options: {e}")).into())
     }
+}
+
+fn parse_preset(s: &str) -> Result<Preset, String> {
+    s.parse().map_err(|e: anomalyzer_ts::Error| e.to_string())
 }

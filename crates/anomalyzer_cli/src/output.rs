@@ -1,4 +1,5 @@
-//! The scored CSV: `[timestamp,]value,probability[,<method>...][,anomaly]`.
+//! The scored CSV: `[timestamp,]value,probability[,<method>...][,carried_by,gate][,anomaly]`
+//! (`carried_by` and `gate` only with `--explain` for robust tests).
 //!
 //! Floats are written in their shortest round-trip form ([`Shortest`]:
 //! `1e300`, `0.30000000000000004`), so the output parses back exactly.
@@ -10,7 +11,7 @@
 use std::io::{self, Write};
 use std::path::Path;
 
-use anomalyzer_ts::{Explanation, Method};
+use anomalyzer_ts::{Explanation, Gate, Method};
 use anyhow::{Context, Result};
 
 use crate::float_text::Shortest;
@@ -36,10 +37,20 @@ impl Columns {
         }
         h.extend(["value", "probability"]);
         h.extend(self.explain.iter().map(|m| m.name()));
+        if self.robust_explain() {
+            h.extend(["carried_by", "gate"]);
+        }
         if self.threshold.is_some() {
             h.push("anomaly");
         }
         h
+    }
+
+    /// Robust tests explained: one test carries the whole score (weight 1,
+    /// share 100 %), named in `carried_by`; `gate` says why the score is 0
+    /// (`warmup`, `hold`), empty otherwise.
+    fn robust_explain(&self) -> bool {
+        self.explain.first().is_some_and(|m| m.is_robust())
     }
 }
 
@@ -132,6 +143,18 @@ impl CsvOutput {
                 Some(p) => write!(w, ",{}", Shortest(p))?,
                 None => w.write_all(b",")?,
             }
+        }
+        if self.columns.robust_explain() {
+            let e = row.explanation;
+            let carrier = e.and_then(|e| e.tests.iter().find(|t| t.weight > 0.0));
+            let gate = match e.and_then(|e| e.gate) {
+                Some(Gate::Warmup) => "warmup",
+                Some(Gate::Hold) => "hold",
+                Some(Gate::Delay) => "delay",
+                Some(Gate::Magnitude) => "magnitude",
+                Some(_) | None => "",
+            };
+            write!(w, ",{},{gate}", carrier.map_or("", |t| t.method.name()))?;
         }
         if let Some(t) = self.columns.threshold {
             w.write_all(if row.probability >= t {

@@ -6,9 +6,10 @@ use crate::combine::{
     clamp_probability, effective_weight, magnitude_gate, rank_winner, weighted_mean, Scores,
 };
 use crate::methods;
+use crate::robust::RobustState;
 use crate::scratch::with_scratch;
 use crate::window::Window;
-use crate::{AnomalyzerConf, Error, Explanation, Gate, Method, Result, TestScore};
+use crate::{AnomalyzerConf, Error, Explanation, Gate, Method, Result, RobustParts, TestScore};
 
 /// A streaming anomaly detector over one time series.
 ///
@@ -40,6 +41,26 @@ pub struct Anomalyzer {
     conf: Arc<AnomalyzerConf>,
     window: Window,
     push_count: u64,
+    /// The robust pipeline, when the configuration has robust tests.
+    robust: Option<Box<RobustState>>,
+}
+
+/// Everything a detector holds beyond its configuration, as plain data
+/// (serde with the `serde` feature): save it, and
+/// [`Anomalyzer::from_state`] continues bit-identically.
+#[derive(Debug, Clone, PartialEq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct DetectorState {
+    /// The window, oldest first (at most `A + R` values).
+    pub window: Vec<f64>,
+    /// Values ever added.
+    pub push_count: u64,
+    /// The robust pipeline's state; `None` for a Go configuration.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub robust: Option<RobustParts>,
 }
 
 impl Anomalyzer {
@@ -58,7 +79,12 @@ impl Anomalyzer {
     /// # Errors
     /// [`Error::NonFiniteValue`] if any initial value is NaN or infinite.
     pub fn with_shared_conf(conf: Arc<AnomalyzerConf>, initial: &[f64]) -> Result<Self> {
-        Self::from_parts(conf, initial, initial.len() as u64)
+        check_values(initial)?;
+        let mut d = Self::from_parts(conf, &[], 0)?;
+        for &x in initial {
+            d.append(x);
+        }
+        Ok(d)
     }
 
     /// Rebuilds a detector from saved state: the window (oldest first; only
@@ -69,8 +95,81 @@ impl Anomalyzer {
     /// # Errors
     /// [`Error::NonFiniteValue`] for a NaN or infinite value;
     /// [`Error::InconsistentState`] if `push_count` is smaller than the
-    /// number of values kept.
+    /// number of values kept, or if the configuration has robust tests and
+    /// `push_count` is not 0 (their state is more than the window: use
+    /// [`from_state`](Self::from_state)).
     pub fn from_parts(conf: Arc<AnomalyzerConf>, window: &[f64], push_count: u64) -> Result<Self> {
+        if !conf.robust_methods().is_empty() && push_count > 0 {
+            return Err(Error::InconsistentState {
+                reason: "a configuration with robust tests needs its robust state \
+                         (Anomalyzer::from_state), not only the window"
+                    .into(),
+            });
+        }
+        Self::from_window(conf, window, push_count, None)
+    }
+
+    /// Rebuilds a detector from a [`DetectorState`] (what
+    /// [`state`](Self::state) returned): it continues bit-identically.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use anomalyzer_ts::{Anomalyzer, AnomalyzerConf, Preset};
+    ///
+    /// let conf = Arc::new(AnomalyzerConf::preset(Preset::Robust));
+    /// let mut a = Anomalyzer::with_shared_conf(conf.clone(), &[])?;
+    /// for i in 0..500 { a.push(f64::from(i % 7))?; }
+    /// let mut b = Anomalyzer::from_state(conf, a.state())?;
+    /// assert_eq!(a.push(40.0)?.to_bits(), b.push(40.0)?.to_bits());
+    /// # Ok::<(), anomalyzer_ts::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::NonFiniteValue`] for a NaN or infinite value;
+    /// [`Error::InconsistentState`] when the parts do not fit the
+    /// configuration or each other.
+    pub fn from_state(conf: Arc<AnomalyzerConf>, state: DetectorState) -> Result<Self> {
+        let robust = match (conf.robust_methods(), &state.robust) {
+            ([], None) => None,
+            ([], Some(_)) => {
+                return Err(Error::InconsistentState {
+                    reason: "robust state given for a configuration without robust tests".into(),
+                })
+            }
+            (methods, Some(parts)) => Some(Box::new(RobustState::from_parts(
+                *conf.robust(),
+                methods,
+                parts,
+                state.push_count,
+            )?)),
+            (methods, None) => {
+                if state.push_count > 0 {
+                    return Err(Error::InconsistentState {
+                        reason: "the configuration has robust tests but the state has none".into(),
+                    });
+                }
+                Some(Box::new(RobustState::new(*conf.robust(), methods)))
+            }
+        };
+        Self::from_window(conf, &state.window, state.push_count, robust)
+    }
+
+    /// Everything the detector holds beyond its configuration.
+    #[must_use]
+    pub fn state(&self) -> DetectorState {
+        DetectorState {
+            window: self.window.iter().collect(),
+            push_count: self.push_count,
+            robust: self.robust.as_ref().map(|r| r.parts()),
+        }
+    }
+
+    fn from_window(
+        conf: Arc<AnomalyzerConf>,
+        window: &[f64],
+        push_count: u64,
+        robust: Option<Box<RobustState>>,
+    ) -> Result<Self> {
         check_values(window)?;
         let mut w = Window::with_capacity(conf.window_capacity());
         let keep = &window[window.len().saturating_sub(w.capacity())..];
@@ -85,10 +184,15 @@ impl Anomalyzer {
         for &x in keep {
             w.push(x);
         }
+        let robust = robust.or_else(|| {
+            let methods = conf.robust_methods();
+            (!methods.is_empty()).then(|| Box::new(RobustState::new(*conf.robust(), methods)))
+        });
         Ok(Anomalyzer {
             conf,
             window: w,
             push_count,
+            robust,
         })
     }
 
@@ -142,19 +246,53 @@ impl Anomalyzer {
     fn append(&mut self, value: f64) {
         self.window.push(value);
         self.push_count += 1;
+        if let Some(r) = &mut self.robust {
+            r.push(value);
+        }
     }
 
     /// The probability for the current window (the value the last `push`
     /// returned, or would have).
     #[must_use]
     pub fn eval(&self) -> f64 {
+        if let Some(r) = &self.robust {
+            if !self.delayed() {
+                return r.outcome().probability;
+            }
+        }
         self.evaluate(false).0
+    }
+
+    fn delayed(&self) -> bool {
+        self.conf.delay() && self.window.len() < self.window.capacity()
+    }
+
+    fn explain_robust(r: &RobustState) -> Explanation {
+        let o = r.outcome();
+        Explanation {
+            probability: o.probability,
+            gate: o.gate,
+            tests: o
+                .tests
+                .iter()
+                .map(|&(method, probability)| TestScore {
+                    method,
+                    probability,
+                    weight: if o.winner == Some(method) { 1.0 } else { 0.0 },
+                })
+                .collect(),
+        }
     }
 
     /// The probability with every test's probability and weight, from the
     /// same draw as [`eval`](Self::eval).
     #[must_use]
     pub fn explain(&self) -> Explanation {
+        if let Some(r) = &self.robust {
+            if !self.delayed() {
+                return Self::explain_robust(r);
+            }
+        }
         let (probability, gate, scores) = self.evaluate(true);
         if gate == Some(Gate::Delay) {
             return Explanation {

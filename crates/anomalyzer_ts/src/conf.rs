@@ -5,7 +5,7 @@
 //! [`AnomalyzerConfBuilder::build`] (or serde, which goes through the same
 //! checks), so a value of this type is always valid.
 
-use crate::{Error, Method, Result};
+use crate::{Error, Method, Preset, Result, RobustParams};
 
 /// The seed used when none is given: the bytes of `"anomalyz"`.
 pub const DEFAULT_SEED: u64 = 0x616e_6f6d_616c_797a;
@@ -49,12 +49,43 @@ pub struct AnomalyzerConf {
     delay: bool,
     seed: u64,
     exact_ranks: bool,
+    robust: RobustParams,
 }
 
 impl AnomalyzerConf {
     /// Starts a builder with every default set and `active_size` missing.
     pub fn builder() -> AnomalyzerConfBuilder {
         AnomalyzerConfBuilder::default()
+    }
+
+    /// The configuration of a [`Preset`], every other field at its default
+    /// (`active_size` 1). [`Preset::Anomalyzer`] is the Go-compatible
+    /// default; [`Preset::Robust`] the robust tests and stages.
+    #[must_use]
+    pub fn preset(preset: Preset) -> Self {
+        AnomalyzerConf::builder()
+            .preset(preset)
+            .active_size(1)
+            .build()
+            // Every preset's defaults pass every rule (tested).
+            .expect("a preset's configuration is valid")
+    }
+
+    /// The robust tests configured (empty for a Go configuration: a
+    /// configuration holds robust tests or Go tests, never both).
+    #[must_use]
+    pub fn robust_methods(&self) -> &[Method] {
+        if self.methods.first().is_some_and(|m| m.is_robust()) {
+            &self.methods
+        } else {
+            &[]
+        }
+    }
+
+    /// Parameters of the robust tests and stages.
+    #[must_use]
+    pub fn robust(&self) -> &RobustParams {
+        &self.robust
     }
 
     /// The configured tests, in the order given (duplicates are refused).
@@ -157,6 +188,8 @@ impl AnomalyzerConf {
             delay: self.delay,
             seed: self.seed,
             exact_ranks: self.exact_ranks,
+            preset: None,
+            robust: self.robust,
         }
     }
 }
@@ -202,6 +235,21 @@ pub struct AnomalyzerConfBuilder {
     /// when false, so configurations stored before it existed read the same.
     #[cfg_attr(feature = "serde", serde(skip_serializing_if = "is_false"))]
     pub exact_ranks: bool,
+    /// A named starting point: `anomalyzer` (the Go defaults) or `robust`.
+    /// It chooses the tests when `methods` is not given (`robust`: the four
+    /// robust tests) and makes `active_size` default to 1. Not stored: the
+    /// built configuration records the tests it chose.
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
+    pub preset: Option<Preset>,
+    /// Parameters of the robust tests and stages (the `[robust]` table);
+    /// left out of the serde form when at their defaults.
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "is_default_robust"))]
+    pub robust: RobustParams,
+}
+
+#[cfg(feature = "serde")]
+fn is_default_robust(p: &RobustParams) -> bool {
+    *p == RobustParams::default()
 }
 
 #[cfg(feature = "serde")]
@@ -223,6 +271,8 @@ impl Default for AnomalyzerConfBuilder {
             delay: false,
             seed: DEFAULT_SEED,
             exact_ranks: false,
+            preset: None,
+            robust: RobustParams::default(),
         }
     }
 }
@@ -283,6 +333,16 @@ impl AnomalyzerConfBuilder {
         self.exact_ranks = exact;
         self
     }
+    /// Starts from a preset (see the field).
+    pub fn preset(mut self, preset: Preset) -> Self {
+        self.preset = Some(preset);
+        self
+    }
+    /// Sets the robust tests' and stages' parameters.
+    pub fn robust(mut self, params: RobustParams) -> Self {
+        self.robust = params;
+        self
+    }
 
     /// Checks every rule and returns the configuration.
     ///
@@ -290,13 +350,28 @@ impl AnomalyzerConfBuilder {
     /// [`Error::InvalidConf`] naming the first field that breaks its rule, or
     /// [`Error::UnknownMethod`].
     pub fn build(self) -> Result<AnomalyzerConf> {
-        let methods = match &self.methods {
-            None => DEFAULT_METHODS.to_vec(),
-            Some(names) => parse_methods(names)?,
+        let methods = match (&self.methods, self.preset) {
+            (Some(names), _) => parse_methods(names)?,
+            (None, Some(Preset::Robust)) => Method::ROBUST.to_vec(),
+            (None, _) => DEFAULT_METHODS.to_vec(),
         };
-        let active_size = self
-            .active_size
-            .ok_or_else(|| Error::conf("active_size", "is required"))?;
+        let robust = methods.iter().filter(|m| m.is_robust()).count();
+        if robust > 0 && robust < methods.len() {
+            return Err(Error::conf(
+                "methods",
+                "mixes robust tests (robust_z, level_shift, slow_shift, seasonal) with the Go \
+                 tests; they are combined differently (likelihood stage vs weighted mean), so \
+                 configure one kind",
+            ));
+        }
+        if robust > 0 {
+            self.robust.check()?;
+        }
+        let active_size = match (self.active_size, self.preset) {
+            (Some(a), _) => a,
+            (None, Some(_)) => 1,
+            (None, None) => return Err(Error::conf("active_size", "is required")),
+        };
         if active_size == 0 {
             return Err(Error::conf("active_size", "must be at least 1, got 0"));
         }
@@ -366,6 +441,7 @@ impl AnomalyzerConfBuilder {
             delay: self.delay,
             seed: self.seed,
             exact_ranks: self.exact_ranks,
+            robust: self.robust,
         })
     }
 }
@@ -631,5 +707,78 @@ mod tests {
         let err = serde_json::from_str::<AnomalyzerConf>(r#"{"active_size":1,"sensitivty":0.2}"#)
             .unwrap_err();
         assert!(err.to_string().contains("sensitivty"), "{err}");
+    }
+
+    #[test]
+    fn presets_choose_the_tests_and_explicit_fields_win() {
+        let robust = AnomalyzerConf::preset(Preset::Robust);
+        assert_eq!(robust.methods(), &Method::ROBUST);
+        assert_eq!(robust.robust_methods(), &Method::ROBUST);
+        assert_eq!(robust.active_size(), 1);
+        assert_eq!(*robust.robust(), RobustParams::default());
+        let go = AnomalyzerConf::preset(Preset::Anomalyzer);
+        assert_eq!(go, base().build().unwrap(), "the Go defaults, unchanged");
+        assert!(go.robust_methods().is_empty());
+        let two = AnomalyzerConf::builder()
+            .preset(Preset::Robust)
+            .methods([Method::Seasonal, Method::RobustZ])
+            .build()
+            .unwrap();
+        assert_eq!(two.methods(), &[Method::Seasonal, Method::RobustZ]);
+        let err = AnomalyzerConf::builder()
+            .method_names(["magnitude", "seasonal"])
+            .active_size(1)
+            .build()
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::InvalidConf {
+                    field: "methods",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(err.to_string().contains("mixes robust tests"), "{err}");
+        let bad = RobustParams {
+            period: 0,
+            ..RobustParams::default()
+        };
+        let err = AnomalyzerConf::builder()
+            .preset(Preset::Robust)
+            .robust(bad)
+            .build()
+            .unwrap_err();
+        assert!(err.to_string().contains("robust.period"), "{err}");
+        // Go tests ignore the robust parameters (not checked, not used).
+        assert!(base().robust(bad).build().is_ok());
+    }
+
+    #[cfg(feature = "serde")]
+    #[test]
+    fn preset_and_robust_table_in_serde_form() {
+        let c: AnomalyzerConf = serde_json::from_str(r#"{"preset":"robust"}"#).unwrap();
+        assert_eq!(c, AnomalyzerConf::preset(Preset::Robust));
+        let text = serde_json::to_string(&c).unwrap();
+        assert!(
+            text.contains("seasonal") && !text.contains("preset"),
+            "{text}"
+        );
+        assert_eq!(serde_json::from_str::<AnomalyzerConf>(&text).unwrap(), c);
+        let tuned: AnomalyzerConf =
+            serde_json::from_str(r#"{"preset":"robust","robust":{"alert_hold":20}}"#).unwrap();
+        assert_eq!(tuned.robust().alert_hold, 20);
+        let text = serde_json::to_string(&tuned).unwrap();
+        assert!(text.contains(r#""alert_hold":20"#), "{text}");
+        let err =
+            serde_json::from_str::<AnomalyzerConf>(r#"{"preset":"robust","robust":{"hold":20}}"#)
+                .unwrap_err();
+        assert!(err.to_string().contains("hold"), "{err}");
+        let err = serde_json::from_str::<AnomalyzerConf>(r#"{"preset":"fast"}"#).unwrap_err();
+        assert!(err.to_string().contains("fast"), "{err}");
+        // A Go configuration's serde form has no robust table.
+        let go = serde_json::to_string(&base().build().unwrap()).unwrap();
+        assert!(!go.contains("robust"), "{go}");
     }
 }

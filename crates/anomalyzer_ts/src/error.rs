@@ -16,8 +16,8 @@ pub enum Error {
         /// Why the value was refused, in words.
         reason: String,
     },
-    /// A method name that is not one of the seven tests.
-    #[error("invalid configuration: `methods` has unknown method {name:?}; valid methods are {}", crate::Method::NAMES.join(", "))]
+    /// A method name that is not one of the tests.
+    #[error("invalid configuration: `methods` has unknown method {name:?}; valid methods are {}, {}", crate::Method::NAMES.join(", "), crate::Method::ROBUST_NAMES.join(", "))]
     UnknownMethod {
         /// The name that was given.
         name: String,

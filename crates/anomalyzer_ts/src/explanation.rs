@@ -15,6 +15,11 @@ pub struct TestScore {
     /// for magnitude and fence above 0.8; 0 when not applicable, and 0 for
     /// the lesser of highrank/lowrank (they form one entry, the larger).
     /// With no gate, `probability = Σ weight·p / Σ weight`.
+    ///
+    /// For the robust tests the probability is the likelihood stage's
+    /// `1 − q`, and the most surprised test carries the whole score: weight
+    /// 1 (share 100 %) for it, 0 for the others; with no gate the
+    /// probability is its probability.
     pub weight: f64,
 }
 
@@ -28,6 +33,11 @@ pub enum Gate {
     Delay,
     /// The magnitude test scored below `sensitivity`.
     Magnitude,
+    /// Robust tests: no test has `warmup` past statistics yet.
+    Warmup,
+    /// Robust tests: alert shaping held the score, which does not beat the
+    /// scores of the previous `alert_hold` points (one incident, one alert).
+    Hold,
 }
 
 /// The probability together with every configured test's probability and

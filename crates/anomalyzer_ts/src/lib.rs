@@ -20,6 +20,12 @@
 //! - **Explained**: [`Anomalyzer::explain`] returns each test's probability
 //!   and weight from the same draw as the score.
 //!
+//! Beside the seven, [`Preset::Robust`] runs four robust tests (a robust z
+//! of the latest value, two level-shift tests, a seasonal test) through a
+//! likelihood stage and alert shaping: it scores far better on the Numenta
+//! Anomaly Benchmark (docs/quality.md) while every configuration of the
+//! seven Go tests keeps its numbers bit for bit.
+//!
 //! This crate is pure computation: no I/O, no threads. Durable state lives in
 //! the `anomalyzer_store` crate, the command line in `anomalyzer_cli`.
 //!
@@ -52,6 +58,8 @@ mod explanation;
 mod method;
 mod methods;
 mod permutation;
+mod preset;
+mod robust;
 mod scratch;
 mod split;
 mod stats;
@@ -66,7 +74,7 @@ mod golden;
 #[doc = include_str!("../../../README.md")]
 struct ReadmeDoctests;
 
-pub use anomalyzer::Anomalyzer;
+pub use anomalyzer::{Anomalyzer, DetectorState};
 pub use conf::{
     AnomalyzerConf, AnomalyzerConfBuilder, DEFAULT_METHODS, DEFAULT_N_SEASONS, DEFAULT_PERM_COUNT,
     DEFAULT_SEED, DEFAULT_SENSITIVITY, EXACT_RANKS_MAX_WORK, MAX_PERM_COUNT, MAX_WINDOW,
@@ -74,3 +82,5 @@ pub use conf::{
 pub use error::{Error, Result};
 pub use explanation::{Explanation, Gate, TestScore};
 pub use method::Method;
+pub use preset::Preset;
+pub use robust::{RobustParams, RobustParts, MAX_ROBUST_SPAN};

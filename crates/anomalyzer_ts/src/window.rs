@@ -61,6 +61,24 @@ impl Window {
         }
     }
 
+    /// The `i`-th value, oldest first; `i < len()` is the caller's invariant.
+    pub(crate) fn get(&self, i: usize) -> f64 {
+        debug_assert!(i < self.len);
+        self.buf[(self.head + i) % self.buf.len()]
+    }
+
+    /// Appends `x` and returns the value it pushed out, if the window was full.
+    pub(crate) fn push_evicting(&mut self, x: f64) -> Option<f64> {
+        let gone = (self.len == self.buf.len()).then(|| self.buf[self.head]);
+        self.push(x);
+        gone
+    }
+
+    /// The largest value held, or `None` when empty.
+    pub(crate) fn max(&self) -> Option<f64> {
+        self.iter().reduce(f64::max)
+    }
+
     /// Replaces `out`'s contents with the values, oldest first.
     pub(crate) fn copy_into(&self, out: &mut Vec<f64>) {
         let (a, b) = self.as_slices();
@@ -99,6 +117,18 @@ mod tests {
         }
         assert_eq!(contents(&w), [5.0, 6.0, 7.0]);
         assert_eq!(w.iter().collect::<Vec<_>>(), [5.0, 6.0, 7.0]);
+    }
+
+    #[test]
+    fn get_evict_and_max_follow_the_ring() {
+        let mut w = Window::with_capacity(3);
+        assert_eq!(w.max(), None);
+        assert_eq!(w.push_evicting(1.0), None);
+        w.push(5.0);
+        assert_eq!(w.push_evicting(2.0), None);
+        assert_eq!(w.push_evicting(3.0), Some(1.0));
+        assert_eq!([w.get(0), w.get(1), w.get(2)], [5.0, 2.0, 3.0]);
+        assert_eq!(w.max(), Some(5.0));
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! The seven statistical tests (SPEC.md, "The seven tests"), one per file.
+//! The statistical tests (SPEC.md, "The seven tests"; docs/spec.md for
+//! the robust ones), one per file.
 //!
 //! Each returns its raw statistic (before clamping to [0, 1]) or `None` when
 //! not applicable. They all take the window oldest first.
@@ -10,6 +11,9 @@ mod ks;
 mod magnitude;
 mod rank;
 mod rank_exact;
+mod robust_scale;
+mod seasonal;
+mod shift;
 
 pub(crate) use cdf::cdf;
 pub(crate) use diff::diff;
@@ -20,6 +24,8 @@ pub(crate) use ks::ks_statistic;
 pub(crate) use magnitude::magnitude;
 pub(crate) use rank::{rank, RankSide};
 pub(crate) use rank_exact::rank_exact;
+pub(crate) use seasonal::seasonal;
+pub(crate) use shift::ShiftTest;
 
 use crate::permutation::PermutationRng;
 use crate::scratch::Scratch;
@@ -46,5 +52,7 @@ pub(crate) fn run(
         Method::LowRank => rank(x, r, a, p, RankSide::Low, &mut rng(), scratch),
         Method::Diff => diff(x, r, a, p, &mut rng(), scratch),
         Method::Ks => ks(x, r, a, p, &mut rng(), scratch),
+        // Stateful: run by the robust pipeline (crate::robust), never here.
+        Method::RobustZ | Method::LevelShift | Method::SlowShift | Method::Seasonal => None,
     }
 }
