@@ -1,6 +1,9 @@
 //! `GET /metrics`: the service's own metrics and every series' latest
-//! anomaly score, in the OpenMetrics text format (which Prometheus scrapes
-//! and `promtool check metrics` reads), encoded by prometheus-client.
+//! anomaly score, encoded by prometheus-client in the OpenMetrics text
+//! format. A client that does not ask for OpenMetrics in its `Accept`
+//! header (curl, `promtool check metrics`, older scrapers) gets the same
+//! samples in the Prometheus text format 0.0.4: there a counter's `HELP`
+//! and `TYPE` name the `_total` series and there is no `# EOF`.
 //!
 //! | metric | type | what |
 //! | --- | --- | --- |
@@ -26,8 +29,58 @@ use prometheus_client::registry::Registry;
 use crate::batch::RejectReason;
 use crate::store::SeriesStore;
 
-/// The `Content-Type` of the exposition.
+/// The `Content-Type` of the OpenMetrics exposition.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// The `Content-Type` of the Prometheus text format 0.0.4 exposition.
+pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// Whether an `Accept` header asks for OpenMetrics (Prometheus' scraper
+/// lists it first); anything else gets the 0.0.4 text format.
+#[must_use]
+pub fn wants_openmetrics(accept: Option<&str>) -> bool {
+    accept.is_some_and(|a| a.contains("application/openmetrics-text"))
+}
+
+/// Rewrites prometheus-client's OpenMetrics text into the Prometheus text
+/// format 0.0.4. The two differ, for what this service exports, only in
+/// that OpenMetrics names a counter family without its `_total` suffix
+/// and ends with `# EOF` (and may carry `# UNIT` lines, which 0.0.4 lacks);
+/// sample lines are the same.
+#[must_use]
+pub fn openmetrics_to_text_004(openmetrics: &str) -> String {
+    let counters: std::collections::HashSet<&str> = openmetrics
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|rest| rest.strip_suffix(" counter"))
+        .collect();
+    let mut out = String::with_capacity(openmetrics.len() + 16 * counters.len());
+    for line in openmetrics.lines() {
+        if line == "# EOF" || line.starts_with("# UNIT ") {
+            continue;
+        }
+        let meta = ["# HELP ", "# TYPE "]
+            .into_iter()
+            .find_map(|p| line.strip_prefix(p).map(|rest| (p, rest)));
+        match meta {
+            Some((prefix, rest)) => {
+                let (name, tail) = rest.split_once(' ').unwrap_or((rest, ""));
+                out.push_str(prefix);
+                out.push_str(name);
+                if counters.contains(name) {
+                    out.push_str("_total");
+                }
+                if !tail.is_empty() {
+                    out.push(' ');
+                    out.push_str(tail);
+                }
+            }
+            None => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    out
+}
 
 /// The `reason` label of `anomalyzer_rejected_points_total`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
@@ -218,6 +271,20 @@ mod tests {
     fn label_values_are_escaped() {
         assert_eq!(escape_label_value("plain"), "plain");
         assert_eq!(escape_label_value("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+    }
+
+    #[test]
+    fn text_004_names_counters_with_total_and_drops_eof() {
+        let om = "# HELP a_points Points.\n# TYPE a_points counter\na_points_total 3\n# HELP g Gauge.\n# TYPE g gauge\n# UNIT g seconds\ng{x=\"a b\"} 1.5\n# EOF\n";
+        assert_eq!(
+            openmetrics_to_text_004(om),
+            "# HELP a_points_total Points.\n# TYPE a_points_total counter\na_points_total 3\n# HELP g Gauge.\n# TYPE g gauge\ng{x=\"a b\"} 1.5\n"
+        );
+        assert!(wants_openmetrics(Some(
+            "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5"
+        )));
+        assert!(!wants_openmetrics(Some("*/*")));
+        assert!(!wants_openmetrics(None));
     }
 
     #[test]

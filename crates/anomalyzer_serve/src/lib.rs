@@ -40,7 +40,8 @@ pub use batch::{Batch, Point, PointOutcome, RejectReason};
 pub use config::{Resolved, ServeConfig, MAX_CONFIG_BYTES};
 pub use error::{Error, Result};
 pub use exposition::{
-    render as render_metrics, ServiceMetrics, CONTENT_TYPE as METRICS_CONTENT_TYPE,
+    openmetrics_to_text_004, render as render_metrics, wants_openmetrics, ServiceMetrics,
+    CONTENT_TYPE as METRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE as METRICS_TEXT_CONTENT_TYPE,
 };
 pub use out_of_order::{admits, plan_order};
 pub use push_json::{error_response, parse_push, push_response, PushRequest};

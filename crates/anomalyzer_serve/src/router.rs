@@ -4,7 +4,7 @@
 //! | --- | --- |
 //! | `POST /api/v1/push` | 200 `{"accepted", "results"}`; 400 `{"error", "line"}` |
 //! | `POST /api/v1/write` | 204; 400 with the reason as text |
-//! | `GET /metrics` | the exposition ([`exposition`](crate::render_metrics)) |
+//! | `GET /metrics` | the exposition ([`render_metrics`](crate::render_metrics)), OpenMetrics or text 0.0.4 by `Accept` |
 //! | `GET /api/v1/series?match=GLOB` | 200 `{"series": [...]}` |
 //! | `GET /api/v1/series/{name}/explain?label=value...` | 200 the last point explained; 404 |
 //! | `GET /healthz` | 200 `ok` (never needs the token) |
@@ -250,13 +250,24 @@ async fn apply<S: SeriesStore>(state: &AppState<S>, batch: &Batch) -> Result<Vec
     result
 }
 
-async fn metrics_text<S: SeriesStore>(State(state): State<AppState<S>>) -> Response {
+async fn metrics_text<S: SeriesStore>(
+    State(state): State<AppState<S>>,
+    headers: HeaderMap,
+) -> Response {
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
     match exposition::render(
         &state.store,
         &state.metrics,
         state.options.metrics_min_score,
     ) {
-        Ok(text) => ([(header::CONTENT_TYPE, exposition::CONTENT_TYPE)], text).into_response(),
+        Ok(text) if exposition::wants_openmetrics(accept) => {
+            ([(header::CONTENT_TYPE, exposition::CONTENT_TYPE)], text).into_response()
+        }
+        Ok(text) => (
+            [(header::CONTENT_TYPE, exposition::TEXT_CONTENT_TYPE)],
+            exposition::openmetrics_to_text_004(&text),
+        )
+            .into_response(),
         // Writing into a String does not fail; answered anyway.
         Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
