@@ -139,7 +139,41 @@ pub fn router<S: SeriesStore>(
     Ok(Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .merge(guarded)
-        .layer(DefaultBodyLimit::max(body_limit)))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(middleware::from_fn_with_state(
+            body_limit,
+            refuse_declared_oversize,
+        )))
+}
+
+/// Answers 413 at once when `Content-Length` already says the body is over
+/// the limit, so a client is not made to upload it first. Bodies without a
+/// declared length are still cut at the limit while they are read.
+async fn refuse_declared_oversize(
+    State(limit): State<usize>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    match declared {
+        Some(length) if length > limit as u64 => {
+            let message = too_large(limit);
+            if request.uri().path() == "/api/v1/write" {
+                (StatusCode::PAYLOAD_TOO_LARGE, message).into_response()
+            } else {
+                json_message(StatusCode::PAYLOAD_TOO_LARGE, &message)
+            }
+        }
+        _ => next.run(request).await,
+    }
+}
+
+fn too_large(limit: usize) -> String {
+    format!("request body is larger than the limit of {limit} bytes")
 }
 
 async fn require_token(
@@ -344,7 +378,7 @@ fn status_of(e: &Error) -> StatusCode {
 fn body_rejected(rejection: &BytesRejection, limit: usize, as_json: bool) -> Response {
     let status = rejection.status();
     let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
-        format!("request body is larger than the limit of {limit} bytes")
+        too_large(limit)
     } else {
         rejection.body_text()
     };
