@@ -18,6 +18,7 @@ use serde_json::{json, Value};
 use crate::batch::{Batch, Point, PointOutcome};
 use crate::error::{Error, Result};
 use crate::series_key::{IdentityLimits, SeriesKey};
+use crate::store::labels_json;
 use crate::timestamp::{json_kind, Timestamp};
 
 /// A parsed, fully validated push body: the batch to apply and each point's
@@ -198,15 +199,9 @@ pub fn push_response(request: &PushRequest, outcomes: &[PointOutcome]) -> Value 
         .zip(&request.sent_timestamps)
         .zip(outcomes)
         .map(|((point, sent), outcome)| {
-            let labels: serde_json::Map<String, Value> = point
-                .key
-                .labels()
-                .iter()
-                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-                .collect();
             let mut result = json!({
                 "series": point.key.name(),
-                "labels": labels,
+                "labels": labels_json(&point.key),
                 "timestamp": sent,
                 "probability": outcome.probability(),
             });

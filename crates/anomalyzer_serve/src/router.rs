@@ -403,3 +403,45 @@ fn json_body(value: &Value) -> ([(header::HeaderName, &'static str); 1], String)
         value.to_string(),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_are_checked() {
+        assert!(ServeOptions::default().check().is_ok());
+        for bad in [-0.1, 1.5, f64::NAN] {
+            let options = ServeOptions {
+                metrics_min_score: bad,
+                ..ServeOptions::default()
+            };
+            let err = options.check().unwrap_err().to_string();
+            assert!(err.contains("--metrics-min-score"), "{err}");
+        }
+        let zero = ServeOptions {
+            body_limit: 0,
+            ..ServeOptions::default()
+        };
+        assert!(zero.check().is_err());
+        assert_eq!(DEFAULT_BODY_LIMIT, 16 * 1024 * 1024);
+    }
+
+    #[test]
+    fn store_errors_map_to_their_statuses() {
+        let limit = Error::TooManySeries {
+            limit: 1,
+            series: "cpu".into(),
+        };
+        assert_eq!(status_of(&limit), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(
+            status_of(&Error::Unavailable("fsync failed".into())),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        assert_eq!(status_of(&not_ready()), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            too_large(10),
+            "request body is larger than the limit of 10 bytes"
+        );
+    }
+}
