@@ -292,6 +292,47 @@ mod tests {
     }
 
     #[test]
+    fn crlf_line_endings_are_accepted() {
+        let body = "{\"series\":\"a\",\"timestamp\":1,\"value\":1}\r\n\r\n{\"series\":\"a\",\"timestamp\":2,\"value\":2}\r\n";
+        assert_eq!(parse(body).unwrap().batch.len(), 2);
+    }
+
+    proptest::proptest! {
+        // A fixed seed: the same cases on every run.
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: 64,
+            rng_seed: proptest::test_runner::RngSeed::Fixed(12),
+            ..Default::default()
+        })]
+
+        /// Any valid points, written as JSON lines or as an array, read back
+        /// as the same batch, values bit for bit.
+        #[test]
+        fn written_points_read_back_exactly(
+            points in proptest::collection::vec(
+                ("[a-z_][a-z0-9_:]{0,10}", proptest::collection::btree_map("[a-z][a-z0-9_]{0,5}", "[^\\x00]{1,8}", 0..3), -1_000_000_000i64..4_000_000_000i64, proptest::num::f64::NORMAL | proptest::num::f64::ZERO),
+                0..20,
+            )
+        ) {
+            let objects: Vec<Value> = points
+                .iter()
+                .map(|(series, labels, t, v)| json!({"series": series, "labels": labels, "timestamp": t, "value": v}))
+                .collect();
+            let lines: String = objects.iter().map(|o| o.to_string() + "\n").collect();
+            let array = serde_json::to_string_pretty(&objects).unwrap();
+            let a = parse(&lines).unwrap();
+            let b = parse(&array).unwrap();
+            proptest::prop_assert_eq!(&a.batch, &b.batch);
+            for (p, (series, labels, t, v)) in a.batch.points().iter().zip(&points) {
+                proptest::prop_assert_eq!(p.key.name(), series.as_str());
+                proptest::prop_assert_eq!(p.key.labels().len(), labels.len());
+                proptest::prop_assert_eq!(p.timestamp, Timestamp::from_unix_seconds(*t).unwrap());
+                proptest::prop_assert_eq!(p.value.to_bits(), v.to_bits());
+            }
+        }
+    }
+
+    #[test]
     fn null_labels_are_no_labels() {
         let r = parse(r#"{"series":"a","labels":null,"timestamp":1,"value":1}"#).unwrap();
         assert!(r.batch.points()[0].key.labels().is_empty());
