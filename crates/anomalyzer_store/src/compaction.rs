@@ -5,7 +5,7 @@
 use std::collections::VecDeque;
 use std::path::PathBuf;
 
-use anomalyzer_ts::AnomalyzerConf;
+use anomalyzer_ts::{AnomalyzerConf, RobustParts};
 
 use crate::codec::DirectoryId;
 use crate::paths::Paths;
@@ -27,6 +27,8 @@ pub(crate) struct SnapshotState<'a> {
     pub conf: &'a AnomalyzerConf,
     pub push_count: u64,
     pub window: &'a VecDeque<f64>,
+    /// The robust pipeline's state, for a configuration with robust tests.
+    pub robust: Option<&'a RobustParts>,
     pub lsn: u64,
 }
 
@@ -84,7 +86,14 @@ pub(crate) fn switch_generation(
     let mut values = Vec::with_capacity(state.window.len());
     values.extend_from_slice(a);
     values.extend_from_slice(b);
-    let bytes = snapshot::encode(&meta, state.dir_id, state.conf, state.push_count, &values);
+    let bytes = snapshot::encode(
+        &meta,
+        state.dir_id,
+        state.conf,
+        state.push_count,
+        &values,
+        state.robust,
+    );
     if let Err(error) = snapshot::write(s, paths, &bytes) {
         let _ = s.remove_file(tmp);
         // After a failed directory fsync the rename's fate is unknown; a

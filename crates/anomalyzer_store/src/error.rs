@@ -109,6 +109,15 @@ pub enum Error {
         /// The path given.
         path: PathBuf,
     },
+    /// The configuration's detector state (its robust tests' histories)
+    /// could outgrow what a snapshot section holds; nothing was created.
+    #[error("{} cannot hold this configuration durably: {reason}", path.display())]
+    StateTooLarge {
+        /// The directory.
+        path: PathBuf,
+        /// The bound and what to lower.
+        reason: String,
+    },
     /// Opening a directory that holds no state without giving a configuration.
     #[error("{} holds no detector state and no configuration was given", path.display())]
     NoState {

@@ -42,6 +42,7 @@
 pub mod codec;
 mod compaction;
 mod conf_differences;
+mod detector_state;
 mod durable;
 mod error;
 mod lock;

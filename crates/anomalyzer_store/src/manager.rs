@@ -20,7 +20,9 @@ use crate::{Error, RecoveryReport, Result, StoreOptions, SyncPolicy};
 /// snapshot of the window, in a directory this value holds locked.
 ///
 /// It mirrors the detector's state (window of `A + R` values, push count,
-/// LSN) so it can write snapshots on its own. Most callers want
+/// LSN; for a configuration with robust tests, the whole detector, whose
+/// histories go into the snapshot's detector-state field) so it can write
+/// snapshots on its own. Most callers want
 /// [`DurableAnomalyzer`](crate::DurableAnomalyzer), which pairs it with the
 /// detector so that no push can skip the log.
 ///
@@ -52,6 +54,8 @@ pub struct PersistenceManager {
     conf: Arc<AnomalyzerConf>,
     wal: WalWriter,
     window: VecDeque<f64>,
+    /// With robust tests: a detector kept in step, for its robust state.
+    robust: Option<Anomalyzer>,
     push_count: u64,
     snapshot_lsn: u64,
     options: StoreOptions,
@@ -84,12 +88,16 @@ impl PersistenceManager {
         Self::open_in(Arc::new(FsStorage), dir.as_ref(), conf, options)
     }
 
-    /// A detector in the recovered state (window and push count), which
-    /// continues bit-identically to one that never stopped.
+    /// A detector in the recovered state (window, push count and, with
+    /// robust tests, their histories), which continues bit-identically to
+    /// one that never stopped.
     ///
     /// # Errors
     /// Only if the state is inconsistent, which recovery already rules out.
     pub fn recover(&self) -> Result<Anomalyzer> {
+        if let Some(d) = &self.robust {
+            return Ok(d.clone());
+        }
         let (a, b) = self.window.as_slices();
         let mut values = Vec::with_capacity(self.window.len());
         values.extend_from_slice(a);
@@ -151,6 +159,10 @@ impl PersistenceManager {
         }
         self.window.push_back(value);
         self.push_count += 1;
+        if let Some(d) = &mut self.robust {
+            // Checked above, so it cannot fail.
+            d.update(&[value])?;
+        }
         let pending = self.pending_wal_entries();
         if pending >= self.options.snapshot_interval
             && pending.is_multiple_of(self.options.snapshot_interval)
@@ -178,11 +190,13 @@ impl PersistenceManager {
     /// [`Error::Poisoned`].
     pub fn compact(&mut self) -> Result<()> {
         self.check_poisoned()?;
+        let robust = self.robust.as_ref().and_then(|d| d.state().robust);
         let state = SnapshotState {
             dir_id: &self.dir_id,
             conf: &self.conf,
             push_count: self.push_count,
             window: &self.window,
+            robust: robust.as_ref(),
             lsn: self.wal.last_lsn(),
         };
         let lsn = state.lsn;

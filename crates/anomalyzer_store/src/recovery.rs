@@ -27,7 +27,9 @@ use std::collections::VecDeque;
 use std::io::{self, Read};
 use std::path::Path;
 
-use anomalyzer_ts::AnomalyzerConf;
+use std::sync::Arc;
+
+use anomalyzer_ts::{Anomalyzer, AnomalyzerConf, DetectorState};
 
 use crate::codec::{self, id_hex, DirectoryId, LogIdentity, WAL_HEADER_LEN};
 use crate::log_reader::{read_record, resync, LogReader};
@@ -84,6 +86,10 @@ pub(crate) struct Recovered {
     pub conf: AnomalyzerConf,
     pub push_count: u64,
     pub window: VecDeque<f64>,
+    /// For a configuration with robust tests: the whole detector, rebuilt
+    /// from the snapshot's detector state and the log after it (their
+    /// histories are more than the window).
+    pub robust: Option<Anomalyzer>,
     pub log: LogState,
     /// The log is the snapshot's predecessor, or version 1, or salvage
     /// repaired something: write a new snapshot and log at once.
@@ -206,6 +212,7 @@ pub(crate) fn recover(
         conf: snap.conf.clone(),
         push_count: snap.push_count,
         window: VecDeque::with_capacity(capacity),
+        robust: None,
         log: LogState::Missing,
         must_compact: snap.version == 1,
         report: RecoveryReport {
@@ -217,6 +224,18 @@ pub(crate) fn recover(
         },
     };
     out.window.extend(snap.window.iter().copied());
+    if !snap.conf.robust_methods().is_empty() {
+        let state = DetectorState {
+            window: snap.window.clone(),
+            push_count: snap.push_count,
+            robust: snap.robust.clone(),
+        };
+        out.robust = Some(
+            Anomalyzer::from_state(Arc::new(snap.conf.clone()), state).map_err(|e| {
+                Error::format(&paths.snap, format!("detector state is inconsistent: {e}"))
+            })?,
+        );
+    }
     let mut file = FileSalvage {
         file: wal_path.clone(),
         ..FileSalvage::default()
@@ -400,6 +419,9 @@ pub(crate) fn recover(
                         file.pushes_lost += lost;
                         report.lost_pushes += lost;
                         out.push_count += lost;
+                        if let Some(d) = &mut out.robust {
+                            count_lost_pushes(d, lost)?;
+                        }
                         file.reason(format!(
                             "offset {at}: lsn {lsn} where lsn {gap_from} was expected: {lost} {} lost",
                             plural(lost, "push", "pushes")
@@ -414,6 +436,9 @@ pub(crate) fn recover(
                         }
                         out.window.push_back(value);
                         out.push_count += 1;
+                        if let Some(d) = &mut out.robust {
+                            d.update(&[value])?;
+                        }
                         report.replayed += 1;
                         report.last_lsn = lsn;
                         file.records_kept += 1;
@@ -510,6 +535,16 @@ pub(crate) fn recover(
 }
 
 /// The error for a log whose directory id is not the snapshot's.
+/// Salvage: `lost` pushes whose records are gone still count (the push
+/// count seeds the Go tests' permutations); their values are missing from
+/// the robust histories as from the window.
+fn count_lost_pushes(d: &mut Anomalyzer, lost: u64) -> Result<()> {
+    let mut state = d.state();
+    state.push_count += lost;
+    *d = Anomalyzer::from_state(Arc::clone(d.shared_conf()), state)?;
+    Ok(())
+}
+
 fn foreign(wal: &Path, snap: &Path, log_id: &DirectoryId, snap_id: &DirectoryId) -> Error {
     Error::ForeignFile {
         path: wal.to_owned(),

@@ -9,8 +9,10 @@ use crate::codec::{encode_conf, u32_at, u64_at, HeaderError, MAX_CONF_LEN, MAX_L
 
 /// Bytes of a section header.
 pub(crate) const SECTION_HEADER_LEN: usize = 44;
-/// Largest detector-state field accepted in a section.
-pub(crate) const MAX_DETECTOR_STATE: u32 = 1 << 20;
+/// Largest detector-state field accepted in a section (64 MiB; read in
+/// chunks, so a header cannot make the reader allocate more than the file
+/// holds).
+pub(crate) const MAX_DETECTOR_STATE: u32 = 64 << 20;
 
 /// One series' state in a snapshot.
 #[derive(Debug, Clone, PartialEq)]

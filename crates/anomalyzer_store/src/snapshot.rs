@@ -9,19 +9,21 @@
 //! Reading streams the file: each header (with its own CRC) is checked
 //! before anything is allocated, a section's CRC before its configuration is
 //! trusted, and the window can never exceed the configuration's `A + R`
-//! values. Version 1 snapshots are still read.
+//! values. The detector-state field (the robust tests' histories, see
+//! [`crate::detector_state`]) is read in chunks and checked against the
+//! configuration's bounds. Version 1 snapshots are still read.
 
 use std::io::{self, Read};
 use std::path::Path;
 
-use anomalyzer_ts::AnomalyzerConf;
+use anomalyzer_ts::{AnomalyzerConf, RobustParts};
 
 use crate::codec::{self, DirectoryId, SNAP_HEADER_LEN, SNAP_V1_HEADER_LEN};
 use crate::paths::Paths;
 use crate::record::{self, Cursor, SERIES_DEFAULT};
 use crate::section::{self, Section, SECTION_HEADER_LEN};
 use crate::storage::Storage;
-use crate::{Error, Result};
+use crate::{detector_state, Error, Result};
 
 /// Which log a snapshot expects, and the LSN it holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +44,9 @@ pub(crate) struct Snapshot {
     pub conf: AnomalyzerConf,
     pub push_count: u64,
     pub window: Vec<f64>,
+    /// The robust pipeline's state; `None` for a configuration without
+    /// robust tests (and for version 1).
+    pub robust: Option<RobustParts>,
 }
 
 /// The bytes of a version-2 single-series snapshot.
@@ -51,6 +56,7 @@ pub(crate) fn encode(
     conf: &AnomalyzerConf,
     push_count: u64,
     window: &[f64],
+    robust: Option<&RobustParts>,
 ) -> Vec<u8> {
     let section = Section {
         series: SERIES_DEFAULT,
@@ -60,7 +66,7 @@ pub(crate) fn encode(
         push_count,
         last_timestamp_ns: None,
         window: window.to_vec(),
-        detector_state: Vec::new(),
+        detector_state: detector_state::encode(robust),
     };
     let mut b =
         codec::encode_snapshot_header(dir_id, 1, meta.log_generation, meta.log_base_lsn, meta.lsn)
@@ -134,6 +140,22 @@ fn read_window(r: &mut dyn Read, n: usize, crc: &mut u32, path: &Path) -> Result
         left -= k;
     }
     Ok(window)
+}
+
+/// Reads exactly `n` bytes, growing the buffer with what arrives (so a
+/// damaged length cannot make it allocate more than the file holds).
+fn read_up_to(r: &mut dyn Read, n: usize, path: &Path) -> Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(n.min(1 << 16));
+    r.take(n as u64)
+        .read_to_end(&mut out)
+        .map_err(|e| Error::io("read", path, e))?;
+    if out.len() < n {
+        return Err(Error::format(
+            path,
+            "truncated snapshot: file ends inside the detector state",
+        ));
+    }
+    Ok(out)
 }
 
 fn read_crc(r: &mut dyn Read, computed: u32, path: &Path) -> Result<()> {
@@ -236,6 +258,7 @@ pub(crate) fn read(storage: &dyn Storage, path: &Path) -> Result<Option<Snapshot
             conf,
             push_count: v1.push_count,
             window,
+            robust: None,
         }));
     }
     if header.sections != 1 {
@@ -271,8 +294,7 @@ pub(crate) fn read(storage: &dyn Storage, path: &Path) -> Result<Option<Snapshot
     read_exact(r, &mut conf_bytes, path, "configuration")?;
     crc = crc32c::crc32c_append(crc, &conf_bytes);
     let window = read_window(r, section.window_len as usize, &mut crc, path)?;
-    let mut state = vec![0u8; section.state_len as usize];
-    read_exact(r, &mut state, path, "detector state")?;
+    let state = read_up_to(r, section.state_len as usize, path)?;
     crc = crc32c::crc32c_append(crc, &state);
     read_crc(r, crc, path)?;
     expect_end(r, path)?;
@@ -293,21 +315,23 @@ pub(crate) fn read(storage: &dyn Storage, path: &Path) -> Result<Option<Snapshot
             ),
         ));
     }
-    if !state.is_empty() {
+    let conf = check_contents(&conf_bytes, &window, path)?;
+    let robust = detector_state::decode(&state, &conf).map_err(|e| Error::format(path, e))?;
+    if robust.is_none() && !conf.robust_methods().is_empty() && section.push_count > 0 {
         return Err(Error::format(
             path,
             format!(
-                "{} bytes of detector state, which this build does not know",
-                state.len()
+                "no detector state for a configuration with robust tests after {} pushes",
+                section.push_count
             ),
         ));
     }
-    let conf = check_contents(&conf_bytes, &window, path)?;
     Ok(Some(Snapshot {
         version: 2,
         meta,
         conf,
         push_count: section.push_count,
         window,
+        robust,
     }))
 }

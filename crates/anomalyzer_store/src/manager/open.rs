@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use std::path::Path;
 use std::sync::Arc;
 
-use anomalyzer_ts::AnomalyzerConf;
+use anomalyzer_ts::{Anomalyzer, AnomalyzerConf};
 
 use super::PersistenceManager;
 use crate::codec::DirectoryId;
@@ -14,7 +14,10 @@ use crate::paths::Paths;
 use crate::recovery::{self, LogState, Recovered};
 use crate::storage::{DirLock, Storage};
 use crate::wal::WalWriter;
-use crate::{conf_differences, lock, Error, OnConfMismatch, RecoveryReport, Result, StoreOptions};
+use crate::{
+    conf_differences, detector_state, lock, Error, OnConfMismatch, RecoveryReport, Result,
+    StoreOptions,
+};
 
 impl PersistenceManager {
     /// [`open`](Self::open) over any [`Storage`] (for fault injection).
@@ -85,6 +88,9 @@ impl PersistenceManager {
             let conf = conf.ok_or_else(|| Error::NoState {
                 path: paths.dir.clone(),
             })?;
+            check_fits(&conf, &paths)?;
+            let robust = robust_mirror(&conf)?;
+            let parts = robust.as_ref().and_then(|d| d.state().robust);
             let dir_id = s
                 .new_directory_id()
                 .map_err(|e| Error::io("draw a directory id for", &paths.dir, e))?;
@@ -96,6 +102,7 @@ impl PersistenceManager {
                 conf: &conf,
                 push_count: 0,
                 window: &window,
+                robust: parts.as_ref(),
                 lsn: 0,
             };
             let wal =
@@ -107,6 +114,7 @@ impl PersistenceManager {
                 conf,
                 wal,
                 window,
+                robust,
                 0,
                 0,
                 options,
@@ -125,6 +133,7 @@ impl PersistenceManager {
             conf: stored,
             push_count,
             mut window,
+            mut robust,
             log,
             mut must_compact,
             mut report,
@@ -140,9 +149,11 @@ impl PersistenceManager {
                     })
                 }
                 OnConfMismatch::Adopt => {
+                    check_fits(&given, &paths)?;
                     must_compact = true;
                     let keep = window.len().saturating_sub(given.window_capacity());
                     window.drain(..keep);
+                    robust = adopt_robust(robust, &given, &window, push_count, &paths)?;
                     given
                 }
             },
@@ -181,6 +192,7 @@ impl PersistenceManager {
                     conf: &conf,
                     push_count,
                     window: &window,
+                    robust: None,
                     lsn: meta.lsn,
                 };
                 let mut w = WalWriter::create_staged(
@@ -213,6 +225,7 @@ impl PersistenceManager {
             Some(w) => w,
             None => {
                 snapshot_lsn = last_lsn;
+                let parts = robust.as_ref().and_then(|d| d.state().robust);
                 // No usable log: write the snapshot and a new log now.
                 let next_gen = if snapshot_version == 1 {
                     1
@@ -224,6 +237,7 @@ impl PersistenceManager {
                     conf: &conf,
                     push_count,
                     window: &window,
+                    robust: parts.as_ref(),
                     lsn: last_lsn,
                 };
                 must_compact = false;
@@ -239,6 +253,7 @@ impl PersistenceManager {
             conf,
             wal,
             window,
+            robust,
             push_count,
             snapshot_lsn,
             options,
@@ -262,6 +277,7 @@ impl PersistenceManager {
         conf: AnomalyzerConf,
         wal: WalWriter,
         window: VecDeque<f64>,
+        robust: Option<Anomalyzer>,
         push_count: u64,
         snapshot_lsn: u64,
         options: StoreOptions,
@@ -275,6 +291,7 @@ impl PersistenceManager {
             conf: Arc::new(conf),
             wal,
             window,
+            robust,
             push_count,
             snapshot_lsn,
             options,
@@ -288,4 +305,49 @@ impl PersistenceManager {
                 .expect("the lock is held until the manager owns it"),
         }
     }
+}
+
+/// Refuses a configuration whose robust state could outgrow a snapshot.
+fn check_fits(conf: &AnomalyzerConf, paths: &Paths) -> Result<()> {
+    detector_state::check_fits(conf).map_err(|reason| Error::StateTooLarge {
+        path: paths.dir.clone(),
+        reason,
+    })
+}
+
+/// The manager's mirror of a new detector with robust tests (`None`
+/// without them: the window and push count are all a Go detector holds).
+fn robust_mirror(conf: &AnomalyzerConf) -> Result<Option<Anomalyzer>> {
+    if conf.robust_methods().is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(Anomalyzer::new(conf.clone(), &[])?))
+}
+
+/// The mirror under an adopted configuration: the recovered robust state
+/// carried over when it fits the new configuration, else an error that
+/// says why (a robust pipeline cannot be rebuilt from the window alone).
+fn adopt_robust(
+    recovered: Option<Anomalyzer>,
+    given: &AnomalyzerConf,
+    window: &VecDeque<f64>,
+    push_count: u64,
+    paths: &Paths,
+) -> Result<Option<Anomalyzer>> {
+    if given.robust_methods().is_empty() {
+        return Ok(None);
+    }
+    let state = anomalyzer_ts::DetectorState {
+        window: window.iter().copied().collect(),
+        push_count,
+        robust: recovered.and_then(|d| d.state().robust),
+    };
+    Anomalyzer::from_state(std::sync::Arc::new(given.clone()), state)
+        .map(Some)
+        .map_err(|e| {
+            Error::format(
+                &paths.snap,
+                format!("the stored state cannot be adopted by the new configuration: {e}"),
+            )
+        })
 }
