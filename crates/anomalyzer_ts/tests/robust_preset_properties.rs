@@ -243,9 +243,17 @@ fn robust_state_is_refused_where_it_does_not_fit() {
     let state = d.state();
     assert!(Anomalyzer::from_state(go.clone(), state.clone()).is_err());
     assert!(Anomalyzer::from_parts(robust.clone(), &state.window, 3).is_err());
+    // More values held than pushed is refused; fewer is what a salvaged
+    // log that lost pushes leaves (they count, their values are missing).
     let mut wrong = state.clone();
-    wrong.push_count = 10;
+    wrong.push_count = 2;
     assert!(Anomalyzer::from_state(robust.clone(), wrong).is_err());
+    let mut lost = state.clone();
+    lost.push_count = 10;
+    assert_eq!(
+        Anomalyzer::from_state(robust.clone(), lost).unwrap().push_count(),
+        10
+    );
     let mut wrong = state.clone();
     wrong.robust.as_mut().unwrap().statistics.pop();
     assert!(Anomalyzer::from_state(robust.clone(), wrong).is_err());
