@@ -251,7 +251,9 @@ fn robust_state_is_refused_where_it_does_not_fit() {
     let mut lost = state.clone();
     lost.push_count = 10;
     assert_eq!(
-        Anomalyzer::from_state(robust.clone(), lost).unwrap().push_count(),
+        Anomalyzer::from_state(robust.clone(), lost)
+            .unwrap()
+            .push_count(),
         10
     );
     let mut wrong = state.clone();
