@@ -57,7 +57,7 @@ fn run_split(conf: &AnomalyzerConf, values: &[f64], want: &[u64], split: usize, 
     }
     drop(d);
     // Every push was synced: a power cut loses nothing either.
-    if split % 2 == 0 {
+    if split.is_multiple_of(2) {
         sim.process_crash();
     } else {
         sim.power_loss(PowerLoss::DropUnsynced);
