@@ -116,6 +116,8 @@ pub fn store_error(e: StoreError) -> anyhow::Error {
     match e {
         // A refused value is bad input (exit 2), as in `score`.
         StoreError::InvalidValue(inner) => anyhow::Error::new(inner),
+        // A configuration too large to keep durably is a bad flag or file.
+        e @ StoreError::StateTooLarge { .. } => anyhow::Error::new(BadInput(e.to_string())),
         other => anyhow::Error::msg(other.to_string()),
     }
 }
@@ -156,16 +158,6 @@ fn open(args: &StreamArgs) -> Result<DurableAnomalyzer> {
         }
         Err(StoreError::NoState { .. }) => {
             let conf = args.detector.conf()?;
-            // The store's snapshots hold the window and push count only;
-            // refuse rather than create a state that cannot be recovered.
-            if !conf.robust_methods().is_empty() {
-                return Err(BadInput(
-                    "robust tests (--preset robust) cannot be streamed durably yet: the state \
-                     format does not hold their histories; use `anomalyzer score`"
-                        .into(),
-                )
-                .into());
-            }
             DurableAnomalyzer::open_with(&args.state, Some(conf), options)
                 .map_err(store_error)
                 .with_context(context)

@@ -185,17 +185,47 @@ fn readme_robust_quick_start_alerts_once_per_incident() {
     assert!(readme.contains(&format!("(docs/{plot})")));
 }
 
-/// Until the store's format holds the robust state, `stream` refuses to
-/// create a state it could not recover, and creates nothing.
+/// `stream --preset robust` keeps the preset's histories in its state
+/// directory: a run that stops and one that continues without flags print
+/// the library's probabilities bit for bit, and flag the spike.
 #[test]
-fn stream_refuses_robust_tests_until_the_store_holds_their_state() {
+fn stream_continues_the_robust_preset_across_runs() {
     let sb = Sandbox::new();
-    let run = sb.run(&["stream", "--state", "st", "--preset", "robust"], "1\n2\n");
+    let xs = values();
+    let mut d = Anomalyzer::new(AnomalyzerConf::preset(Preset::Robust), &[]).unwrap();
+    let want: Vec<f64> = xs.iter().map(|&x| d.push(x).unwrap()).collect();
+    let first = sb.run(
+        &["stream", "--state", "st", "--preset", "robust"],
+        &plain(&xs[..2400]),
+    );
+    let second = sb.run(&["stream", "--state", "st"], &plain(&xs[2400..]));
+    let got: Vec<f64> = [first.ok(), second.ok()]
+        .iter()
+        .flat_map(|out| out.lines())
+        .map(|line| line.rsplit(',').next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(got.len(), xs.len());
+    for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+        assert_eq!(g.to_bits(), w.to_bits(), "push {i}: {g} vs {w}");
+    }
+    assert!(got[2500] > 0.999, "{}", got[2500]);
+}
+
+/// A configuration whose robust state could outgrow a snapshot is refused
+/// as bad input before anything is created.
+#[test]
+fn stream_refuses_a_robust_state_too_large_to_snapshot() {
+    let sb = Sandbox::new();
+    sb.write(
+        "huge.toml",
+        "preset = \"robust\"\n[robust]\nperiod = 262144\nperiod_seasons = 64\n",
+    );
+    let run = sb.run(&["stream", "--state", "st", "--config", "huge.toml"], "1\n");
     assert!(
-        run.bad_input().contains("cannot be streamed durably yet"),
+        run.bad_input()
+            .contains("cannot hold this configuration durably"),
         "{}",
         run.stderr
     );
-    assert!(!sb.path("st").join("anomalyzer.snap").exists());
-    assert!(!sb.path("st").join("anomalyzer.wal").exists());
+    assert!(!sb.path("st").exists());
 }

@@ -10,8 +10,11 @@
 //!   detector's, bit for bit,
 //! - the final state equals the uninterrupted detector's.
 //!
-//! `ANOMALYZER_KILL_CYCLES` (default 500) and `ANOMALYZER_KILL_SECONDS`
-//! (default 120) bound the run; `ANOMALYZER_KILL_SEED` changes the seed.
+//! Run for the Go tests (`DETECTOR_FLAGS`) and for `--preset robust`, whose
+//! histories live in the snapshot's detector-state field.
+//! `ANOMALYZER_KILL_CYCLES` (default 500; robust: `ANOMALYZER_KILL_CYCLES_ROBUST`,
+//! default 100) and `ANOMALYZER_KILL_SECONDS` (default 120) bound each run;
+//! `ANOMALYZER_KILL_SEED` changes the seed.
 
 mod stream_support;
 
@@ -21,7 +24,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use anomalyzer_store::{DurableAnomalyzer, StoreOptions};
-use anomalyzer_ts::Anomalyzer;
+use anomalyzer_ts::{Anomalyzer, AnomalyzerConf, Preset};
 use rand_xoshiro::rand_core::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use stream_support::*;
@@ -56,12 +59,30 @@ fn last_lsn(dir: &std::path::Path) -> u64 {
 
 #[test]
 fn acknowledged_pushes_survive_sigkill_exactly_once() {
-    let max_cycles = env_or("ANOMALYZER_KILL_CYCLES", 500);
+    kill_repeatedly(
+        &conf(),
+        DETECTOR_FLAGS,
+        env_or("ANOMALYZER_KILL_CYCLES", 500),
+    );
+}
+
+#[test]
+fn robust_preset_survives_sigkill_with_identical_scores() {
+    kill_repeatedly(
+        &AnomalyzerConf::preset(Preset::Robust),
+        &["--preset", "robust"],
+        env_or("ANOMALYZER_KILL_CYCLES_ROBUST", 100),
+    );
+}
+
+/// Kills `stream` with configuration `conf` (given by `flags`) up to
+/// `max_cycles` times and checks what the module documentation says.
+fn kill_repeatedly(conf: &AnomalyzerConf, flags: &[&str], max_cycles: u64) {
     let budget = Duration::from_secs(env_or("ANOMALYZER_KILL_SECONDS", 120));
     let seed = env_or("ANOMALYZER_KILL_SEED", 20_261_124);
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
     let values = values(seed, 400_000);
-    let mut reference_detector = Anomalyzer::new(conf(), &[]).unwrap();
+    let mut reference_detector = Anomalyzer::new(conf.clone(), &[]).unwrap();
     let mut reference: Vec<u64> = Vec::new();
     let mut reference_at = |lsn: u64, reference: &mut Vec<u64>| -> u64 {
         while (reference.len() as u64) < lsn {
@@ -91,7 +112,7 @@ fn acknowledged_pushes_survive_sigkill_exactly_once() {
         // The options must be given until a run has stored them; after
         // that, every third run repeats them (they must agree).
         if !dir.join("anomalyzer.snap").exists() || t.cycles % 3 == 1 {
-            cmd.args(DETECTOR_FLAGS);
+            cmd.args(flags);
         }
         let mut child = cmd
             .stdin(Stdio::piped())
@@ -216,15 +237,13 @@ fn acknowledged_pushes_survive_sigkill_exactly_once() {
     // and a clean run continues it exactly.
     let n = last_lsn(&dir);
     let mut d = DurableAnomalyzer::open_with(&dir, None, StoreOptions::default()).unwrap();
-    assert_eq!(d.detector().conf(), &conf());
-    let mut reference_final = Anomalyzer::new(conf(), &[]).unwrap();
+    assert_eq!(d.detector().conf(), conf);
+    let mut reference_final = Anomalyzer::new(conf.clone(), &[]).unwrap();
     reference_final.update(&values[..n as usize]).unwrap();
     assert_eq!(d.lsn(), n);
     assert_eq!(d.detector().push_count(), n);
-    assert_eq!(
-        d.detector().window().collect::<Vec<_>>(),
-        reference_final.window().collect::<Vec<_>>()
-    );
+    // Window, push count and (robust) every history.
+    assert_eq!(d.detector().state(), reference_final.state());
     for &x in &values[n as usize..n as usize + 20] {
         assert_eq!(
             d.push(x).unwrap().to_bits(),
@@ -233,9 +252,10 @@ fn acknowledged_pushes_survive_sigkill_exactly_once() {
     }
 
     println!(
-        "kill test: {} cycles in {:.1}s ({} SIGKILLs, {} mid-stream, {} clean exits); \
+        "kill test ({}): {} cycles in {:.1}s ({} SIGKILLs, {} mid-stream, {} clean exits); \
          {} pushes acknowledged, {} lost, {} duplicated, {} probabilities differing; \
          {} durable but unacknowledged at the kill (resumed after, never repeated)",
+        flags.join(" "),
         t.cycles,
         start.elapsed().as_secs_f64(),
         t.kills,
