@@ -209,6 +209,11 @@ mod tests {
             delay: true,
             seed: 11,
             exact_ranks: true,
+            preset: Some(Preset::Robust),
+            robust: RobustParams {
+                alert_hold: 20,
+                ..RobustParams::default()
+            },
         };
         let text = toml::to_string(&full).unwrap();
         let patch: ConfPatch = toml::from_str(&text).unwrap();
