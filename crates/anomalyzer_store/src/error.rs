@@ -43,7 +43,7 @@ pub enum Error {
     /// The log ends in a partly written record. Tolerated (truncated and
     /// reported) by default; an error only in
     /// [`RecoveryMode::Absolute`](crate::RecoveryMode::Absolute).
-    #[error("write-ahead log {} ends in a torn record: {bytes} bytes from offset {offset} after the last valid record (lsn {last_lsn})", path.display())]
+    #[error("write-ahead log {} ends in a torn record: {bytes} {} from offset {offset} after the last valid record (lsn {last_lsn})", path.display(), crate::recovery::plural(*bytes, "byte", "bytes"))]
     TornTail {
         /// The log file.
         path: PathBuf,
