@@ -249,6 +249,7 @@ fn inspect_beside_a_live_writer_never_reports_damage() {
         assert!(out.status.success(), "inspect {runs}: {err}");
         let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(json["torn_tail_bytes"], 0, "inspect {runs}: {json}");
+        assert_eq!(json["writer_active"], true, "inspect {runs}: {json}");
         runs += 1;
     }
     let mut child = w.child;

@@ -99,7 +99,22 @@ fn a_directory_or_fifo_in_place_of_a_file_is_refused() {
             assert_refused(&err, name, what);
         }
     }
-    // On real files too.
+    // On real files too: a FIFO (which a plain open would block on) and a
+    // directory.
+    for name in [LOCK_FILE, WAL_FILE, SNAPSHOT_FILE] {
+        let dir = tempfile::tempdir().unwrap();
+        populated(dir.path());
+        let path = dir.path().join(name);
+        std::fs::remove_file(&path).unwrap();
+        let made = std::process::Command::new("mkfifo")
+            .arg(&path)
+            .status()
+            .unwrap();
+        assert!(made.success(), "mkfifo");
+        let err =
+            DurableAnomalyzer::open_with(dir.path(), None, StoreOptions::default()).unwrap_err();
+        assert_refused(&err, name, "a FIFO");
+    }
     let dir = tempfile::tempdir().unwrap();
     populated(dir.path());
     std::fs::remove_file(dir.path().join(WAL_FILE)).unwrap();
