@@ -95,11 +95,17 @@
 //! `B` and LSN `L`: the log of generation `G` with base `B`, whose records
 //! reach at least `L`; or its predecessor, generation `G − 1`, whose records
 //! reach at least `L` (a crash between the snapshot's rename and the new
-//! log's rename). Generation 1 accepts as predecessor no log at all (a
-//! crash while the directory was created) or a version-1 log (a directory
-//! being converted). Records at or below `L` are skipped, so nothing is
-//! counted twice. Any other log (missing, emptied, of another generation or
-//! directory, ending before `L`) is refused.
+//! log's rename). Generation 1 accepts as predecessor a version-1 log (a
+//! directory being converted), or no log at all if `L` is 0 and
+//! `anomalyzer.wal.tmp` exists (a crash while the directory was created).
+//! Records at or below `L` are skipped, so nothing is counted twice. Any
+//! other log (missing, emptied, of another generation or directory, ending
+//! before `L`) is refused.
+//!
+//! **Compaction order**: fsync the current log if needed; write the next
+//! generation's header as `anomalyzer.wal.tmp`, fsync; write the snapshot
+//! (staging file, fsync, rename, directory fsync); rename the next log
+//! over `anomalyzer.wal`; fsync the directory.
 //!
 //! **Version 1** (still read, never written): the log header is 16 bytes
 //! (magic, version `1`, CRC32C of bytes 0..12), no directory id or

@@ -176,17 +176,10 @@ impl PersistenceManager {
             ),
             // The log the snapshot expects was never created: create it.
             LogState::Missing if snapshot_version == 2 => {
-                let state = SnapshotState {
-                    dir_id: &dir_id,
-                    conf: &conf,
-                    push_count,
-                    window: &window,
-                    lsn: meta.lsn,
-                };
                 let mut w = WalWriter::create_staged(
                     s,
                     paths.wal_tmp.clone(),
-                    state.dir_id,
+                    &dir_id,
                     meta.log_generation,
                     meta.log_base_lsn,
                     options.sync,
