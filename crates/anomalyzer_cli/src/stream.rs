@@ -115,6 +115,38 @@ pub fn store_error(e: StoreError) -> anyhow::Error {
     }
 }
 
+/// Any detector flags given for an existing directory must agree with the
+/// stored configuration.
+fn check_flags(args: &StreamArgs, durable: &DurableAnomalyzer) -> Result<()> {
+    if !args.detector.is_empty() {
+        let stored = durable.manager().conf();
+        let base = match &args.detector.config {
+            Some(path) => {
+                let mut b = read_config(path)?;
+                b.active_size = b.active_size.or(Some(1));
+                b
+            }
+            None => stored.to_builder(),
+        };
+        let wanted = args
+            .detector
+            .overlay(base)
+            .build()
+            .context("invalid detector options")?;
+        let differ = conf_differences(stored, &wanted);
+        if !differ.is_empty() {
+            return Err(BadInput(format!(
+                "detector options conflict with the configuration stored in {} (differs in: {}); \
+                 omit them to use the stored configuration (see `anomalyzer inspect`)",
+                args.state.display(),
+                differ.join(", ")
+            ))
+            .into());
+        }
+    }
+    Ok(())
+}
+
 /// Opens the directory with the configuration the flags and the stored
 /// state agree on.
 fn open(args: &StreamArgs) -> Result<DurableAnomalyzer> {
@@ -128,35 +160,14 @@ fn open(args: &StreamArgs) -> Result<DurableAnomalyzer> {
         });
     let context = || format!("cannot open state directory {}", args.state.display());
     match DurableAnomalyzer::open_with(&args.state, None, options) {
-        Ok(durable) => {
-            if !args.detector.is_empty() {
-                let stored = durable.manager().conf();
-                let base = match &args.detector.config {
-                    Some(path) => {
-                        let mut b = read_config(path)?;
-                        b.active_size = b.active_size.or(Some(1));
-                        b
-                    }
-                    None => stored.to_builder(),
-                };
-                let wanted = args
-                    .detector
-                    .overlay(base)
-                    .build()
-                    .context("invalid detector options")?;
-                let differ = conf_differences(stored, &wanted);
-                if !differ.is_empty() {
-                    return Err(BadInput(format!(
-                        "detector options conflict with the configuration stored in {} (differs in: {}); \
-                         omit them to use the stored configuration (see `anomalyzer inspect`)",
-                        args.state.display(),
-                        differ.join(", ")
-                    ))
-                    .into());
-                }
+        Ok(durable) => match check_flags(args, &durable) {
+            Ok(()) => Ok(durable),
+            Err(e) => {
+                // Refused after looking: leave the directory as it was.
+                durable.abandon();
+                Err(e)
             }
-            Ok(durable)
-        }
+        },
         Err(StoreError::NoState { .. }) => {
             let conf = args.detector.conf()?;
             DurableAnomalyzer::open_with(&args.state, Some(conf), options)
