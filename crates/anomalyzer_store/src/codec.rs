@@ -80,7 +80,7 @@
 //! | 24 | 8 | last timestamp, `i64` ns (`i64::MIN`: none) |
 //! | 32 | 4 | window length `w` (values, at most the configuration's `A + R`) |
 //! | 36 | 4 | configuration length `c` (≤ 65 536) |
-//! | 40 | 4 | identity length `i` |
+//! | 40 | 4 | identity length `i` (≤ 1 MiB) |
 //! | 44 | 4 | detector state length `d` (≤ 1 MiB; 0 in this version) |
 //! | 48 | 4 | CRC32C of bytes 0..48 of the section (lengths trusted only after it) |
 //! | 52 | i | identity (as in a create-series record; empty name for series 0 of a single-series directory) |

@@ -10,6 +10,7 @@
 use anomalyzer_ts::AnomalyzerConf;
 
 use crate::codec::{encode_conf, u32_at, u64_at, HeaderError, MAX_CONF_LEN, MAX_LSN};
+use crate::record::MAX_RECORD_PAYLOAD;
 
 /// Bytes of a section header.
 pub(crate) const SECTION_HEADER_LEN: usize = 52;
@@ -116,9 +117,9 @@ pub(crate) fn decode_section_header(
             sh.window_len, sh.push_count
         ));
     }
-    // identity: a u16 name length, a u16 label count, at most 65 535
-    // labels of two u16-prefixed strings.
-    let max_identity = 4 + u64::from(u16::MAX) * (1 + 2 * (2 + u64::from(u16::MAX)));
+    // An identity fits in a series-creation record's payload, so it is
+    // bounded like one (and allocated only within that bound).
+    let max_identity = MAX_RECORD_PAYLOAD as u64;
     let body = u64::from(sh.identity_len)
         + u64::from(sh.conf_len)
         + 8 * u64::from(sh.window_len)
