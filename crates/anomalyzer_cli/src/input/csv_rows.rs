@@ -104,6 +104,13 @@ impl CsvRows {
             ))
             .into());
         }
+        if let Some(h) = headers.iter().find(|h| h.contains('\u{feff}')) {
+            return Err(BadInput(format!(
+                "{source}:{header_line}: column name \"{}\" contains a byte-order mark (U+FEFF), which is allowed only at the very start of the input",
+                echo_str(h)
+            ))
+            .into());
+        }
         for (j, h) in headers.iter().enumerate() {
             if let Some(i) = headers[..j].iter().position(|g| g == h) {
                 return Err(BadInput(format!(
