@@ -221,3 +221,30 @@ fn a_signal_removes_the_temporary_file_and_exits_128_plus_it() {
         );
     }
 }
+
+#[test]
+fn a_read_only_file_is_refused_like_a_redirect_would_refuse_it() {
+    let sb = Sandbox::new();
+    let path = sb.write("ro.csv", "old\n");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o444)).unwrap();
+    // Root may write any file (as a shell redirect as root would): then the
+    // file is replaced and keeps its mode; otherwise it is refused.
+    let writable = std::fs::OpenOptions::new().write(true).open(&path).is_ok();
+    let run = sb.run(&["score", "--output", "ro.csv"], "1\n");
+    if writable {
+        run.ok();
+        assert!(std::fs::read_to_string(&path)
+            .unwrap()
+            .starts_with("value,"));
+        assert_eq!(mode(&path), 0o444);
+    } else {
+        assert_eq!(run.code, 1, "{}", run.stderr);
+        assert!(
+            run.stderr.contains("cannot open ro.csv for writing"),
+            "{}",
+            run.stderr
+        );
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "old\n");
+    }
+    assert!(temp_files(&sb).is_empty());
+}
