@@ -27,12 +27,12 @@ pub struct EvaluateArgs {
     #[arg(long, value_name = "FILE")]
     pub labels: Option<PathBuf>,
 
-    /// Judge another detector's scores instead: DIR/<category>/[<anything>_]<name>.csv with columns
-    /// timestamp,...,anomaly_score (NAB's results layout)
+    /// Judge another detector's scores instead: DIR/CATEGORY/NAME.csv or DIR/CATEGORY/DETECTOR_NAME.csv
+    /// with columns timestamp,...,anomaly_score (NAB's results layout)
     #[arg(long, value_name = "DIR")]
     pub scores_from: Option<PathBuf>,
 
-    /// Write every file's scores in NAB's results layout: DIR/<category>/anomalyzer_<name>.csv
+    /// Write every file's scores in NAB's results layout: DIR/CATEGORY/anomalyzer_NAME.csv
     /// (timestamp,value,anomaly_score,label)
     #[arg(long, value_name = "DIR")]
     pub write_scores: Option<PathBuf>,
