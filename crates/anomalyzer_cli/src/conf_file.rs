@@ -9,6 +9,7 @@
 //! file, line and column without quoting the file's text.
 
 use std::io::Read;
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 use anomalyzer_ts::{AnomalyzerConfBuilder, Preset, RobustParams};
@@ -135,6 +136,13 @@ impl ConfPatch {
             )));
         }
         let file = std::fs::File::open(path).map_err(|e| fail(format!("cannot open it: {e}")))?;
+        // What was opened must be what was checked (not swapped since).
+        let opened = file
+            .metadata()
+            .map_err(|e| fail(format!("cannot read it: {e}")))?;
+        if !opened.is_file() || (opened.dev(), opened.ino()) != (meta.dev(), meta.ino()) {
+            return Err(fail("changed while being opened".to_owned()));
+        }
         let mut bytes = Vec::new();
         // It may have grown since the check: read one byte past the limit
         // to notice, never more.
@@ -209,6 +217,11 @@ mod tests {
             delay: true,
             seed: 11,
             exact_ranks: true,
+            preset: Some(Preset::Robust),
+            robust: RobustParams {
+                alert_hold: 20,
+                ..RobustParams::default()
+            },
         };
         let text = toml::to_string(&full).unwrap();
         let patch: ConfPatch = toml::from_str(&text).unwrap();

@@ -216,17 +216,26 @@ pub fn read_series(name: &str, path: &Path, warn: &mut dyn FnMut(String)) -> Res
     }
     if let Some(&line) = repeats.first() {
         warn(format!(
-            "anomalyzer: warning: {source}:{line}: timestamp repeats the previous row's ({} such rows in this file); rows are scored in file order, as NAB does",
-            repeats.len()
+            "anomalyzer: warning: {source}:{line}: timestamp repeats the previous row's ({} in this file); rows are scored in file order, as NAB does",
+            such_rows(repeats.len())
         ));
     }
     if let Some(&(line, prev)) = backs.first() {
         warn(format!(
-            "anomalyzer: warning: {source}:{line}: timestamp is earlier than the previous row's {prev} ({} such rows in this file); rows are scored in file order, as NAB does",
-            backs.len()
+            "anomalyzer: warning: {source}:{line}: timestamp is earlier than the previous row's {prev} ({} in this file); rows are scored in file order, as NAB does",
+            such_rows(backs.len())
         ));
     }
     Ok(file)
+}
+
+/// "1 such row", "11 such rows".
+fn such_rows(n: usize) -> String {
+    if n == 1 {
+        "1 such row".to_owned()
+    } else {
+        format!("{n} such rows")
+    }
 }
 
 /// Where in the labels file a file's entry is, to name lines in errors.

@@ -35,13 +35,13 @@ pub struct DetectorArgs {
     #[arg(long, value_name = "N")]
     pub perm_count: Option<usize>,
     /// Magnitude below this forces the score to 0; 0 disables [default: 0.1]
-    #[arg(long, value_name = "X")]
+    #[arg(long, value_name = "X", value_parser = parse_float_flag)]
     pub sensitivity: Option<f64>,
     /// Fence upper bound (required by fence)
-    #[arg(long, value_name = "X", allow_negative_numbers = true)]
+    #[arg(long, value_name = "X", allow_negative_numbers = true, value_parser = parse_float_flag)]
     pub upper_bound: Option<f64>,
     /// Fence lower bound (optional)
-    #[arg(long, value_name = "X", allow_negative_numbers = true)]
+    #[arg(long, value_name = "X", allow_negative_numbers = true, value_parser = parse_float_flag)]
     pub lower_bound: Option<f64>,
     /// Score 0 until the window (A + R values) is full
     #[arg(long)]
@@ -112,4 +112,10 @@ impl DetectorArgs {
 
 fn parse_preset(s: &str) -> Result<Preset, String> {
     s.parse().map_err(|e: anomalyzer_ts::Error| e.to_string())
+}
+
+/// Parses a float flag by the same rules as input values: finite, and a
+/// non-zero literal never silently 0 or subnormal.
+pub fn parse_float_flag(text: &str) -> Result<f64, String> {
+    crate::input::parse_value(text.as_bytes()).map_err(|e| e.to_string())
 }

@@ -27,12 +27,12 @@ pub struct EvaluateArgs {
     #[arg(long, value_name = "FILE")]
     pub labels: Option<PathBuf>,
 
-    /// Judge another detector's scores instead: DIR/<category>/[<anything>_]<name>.csv with columns
-    /// timestamp,...,anomaly_score (NAB's results layout)
+    /// Judge another detector's scores instead: DIR/CATEGORY/NAME.csv or DIR/CATEGORY/DETECTOR_NAME.csv
+    /// with columns timestamp,...,anomaly_score (NAB's results layout)
     #[arg(long, value_name = "DIR")]
     pub scores_from: Option<PathBuf>,
 
-    /// Write every file's scores in NAB's results layout: DIR/<category>/anomalyzer_<name>.csv
+    /// Write every file's scores in NAB's results layout: DIR/CATEGORY/anomalyzer_NAME.csv
     /// (timestamp,value,anomaly_score,label)
     #[arg(long, value_name = "DIR")]
     pub write_scores: Option<PathBuf>,
@@ -59,20 +59,28 @@ pub struct EvaluateArgs {
     pub detector: DetectorArgs,
 }
 
+/// Where the scores come from.
+enum Source {
+    /// `--scores-from DIR`: another detector's output.
+    ScoresFrom(PathBuf),
+    /// Our detector with this configuration.
+    Detector(anomalyzer_ts::AnomalyzerConf),
+}
+
 /// Runs `anomalyzer evaluate`.
 pub fn run(args: EvaluateArgs) -> Result<ExitCode> {
     let started = Instant::now();
     let choice = threshold_choice(args.threshold)?;
     let jobs = jobs(args.jobs)?;
-    let conf =
+    let source =
         match &args.scores_from {
             Some(_) if !args.detector.is_empty() => return Err(BadInput(
                 "--scores-from judges scores already computed: give no detector options with it"
                     .to_owned(),
             )
             .into()),
-            Some(_) => None,
-            None => Some(
+            Some(dir) => Source::ScoresFrom(dir.clone()),
+            None => Source::Detector(
                 args.detector
                     .conf()
                     .map_err(|e| BadInput(format!("{e:#}")))?,
@@ -81,20 +89,19 @@ pub fn run(args: EvaluateArgs) -> Result<ExitCode> {
     let corpus = read_corpus(&args.corpus, args.labels.as_deref(), &mut |w| {
         crate::diag::eprint_line!("{w}")
     })?;
-    let scores = match (&args.scores_from, &conf) {
-        (Some(dir), _) => corpus
+    let scores = match &source {
+        Source::ScoresFrom(dir) => corpus
             .files
             .iter()
             .map(|f| read_scores(dir, f, &corpus))
             .collect::<Result<Vec<_>>>()?,
-        (None, Some(conf)) => {
+        Source::Detector(conf) => {
             let bar = PointsBar::new(corpus.points() as u64, "evaluating");
             let series: Vec<&[f64]> = corpus.files.iter().map(|f| f.values.as_slice()).collect();
             let scores = score_series(&series, conf, jobs, &bar)?;
             bar.finish();
             scores
         }
-        (None, None) => unreachable!("a configuration is built whenever --scores-from is absent"),
     };
     if let Some(dir) = &args.write_scores {
         for (file, s) in corpus.files.iter().zip(&scores) {
@@ -107,7 +114,10 @@ pub fn run(args: EvaluateArgs) -> Result<ExitCode> {
     let report = Report {
         corpus: &corpus,
         profiles: &profiles,
-        detector: conf.as_ref(),
+        detector: match &source {
+            Source::Detector(conf) => Some(conf),
+            Source::ScoresFrom(_) => None,
+        },
         scores_from: args.scores_from.as_deref(),
         seconds: started.elapsed().as_secs_f64(),
     };

@@ -5,6 +5,7 @@
 //! | 0 | success (also when stdout is closed early, e.g. `| head`) |
 //! | 1 | runtime failure: I/O, storage, corrupt state |
 //! | 2 | bad input or usage: a bad row or value, invalid options or config |
+//! | 130, 143 | SIGINT, SIGTERM while writing `--output` (temporary file removed) |
 
 use std::io;
 use std::process::ExitCode;
@@ -17,7 +18,7 @@ pub const FAILURE: u8 = 1;
 pub const BAD_INPUT: u8 = 2;
 
 /// The exit-code table, for `--help`.
-pub const EXIT_CODES_HELP: &str = "Exit codes:\n  0  success (also when stdout is closed early, e.g. `| head`)\n  1  runtime failure: I/O, storage, corrupt state\n  2  bad input or usage: a bad row or value, invalid options or config";
+pub const EXIT_CODES_HELP: &str = "Exit codes:\n  0  success (also when stdout is closed early, e.g. `| head`)\n  1  runtime failure: I/O, storage, corrupt state\n  2  bad input or usage: a bad row or value, invalid options or config\n  130, 143  interrupted by SIGINT, SIGTERM while writing --output (its temporary file removed)";
 
 /// An error caused by what the user gave us (exit code 2).
 #[derive(Debug)]

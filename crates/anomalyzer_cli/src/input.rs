@@ -170,6 +170,14 @@ impl Rows {
                 }
             }
             Format::Csv => {
+                // The csv crate would drop a BOM from its first line even
+                // where that is not the start of the input.
+                if first_line > 1 && lines.current().trim_ascii_start().starts_with(BOM) {
+                    return Err(BadInput(format!(
+                        "{source}:{first_line}: a byte-order mark (U+FEFF) is allowed only at the very start of the input"
+                    ))
+                    .into());
+                }
                 // The csv reader sees the first line again (untrimmed, BOM
                 // dropped), then the rest; lines before it were blank.
                 let mut head = lines.current().to_vec();

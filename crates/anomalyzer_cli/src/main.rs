@@ -63,7 +63,10 @@ enum Command {
 
 fn main() -> ExitCode {
     diag::reserve_standard_fds();
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage(&e),
+    };
     let result = match cli.command {
         Command::Score(args) => score::run(args),
         Command::Stream(args) => stream::run(args),
@@ -72,4 +75,19 @@ fn main() -> ExitCode {
         Command::Tune(args) => tune::run(args),
     };
     result.unwrap_or_else(|err| exit::report(&err))
+}
+
+/// Prints clap's help, version or usage error, naming stdout if the help
+/// cannot be written (clap's own `exit` would ignore that), never panicking.
+fn usage(e: &clap::Error) -> ExitCode {
+    let printed = e.print();
+    if !e.use_stderr() {
+        if let Err(io) = printed {
+            if io.kind() != std::io::ErrorKind::BrokenPipe {
+                diag::line(&format!("anomalyzer: error: cannot write to stdout: {io}"));
+                return ExitCode::from(exit::FAILURE);
+            }
+        }
+    }
+    ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(exit::BAD_INPUT))
 }

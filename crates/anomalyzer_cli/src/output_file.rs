@@ -2,7 +2,8 @@
 //! atomic where it can be.
 //!
 //! - A regular file (or a path that does not exist yet) is replaced
-//!   atomically: the data goes to a temporary file in the same directory,
+//!   atomically, if it could be opened for writing (a read-only file is
+//!   refused, as a redirect would refuse it): the data goes to a temporary file in the same directory,
 //!   is fsynced, renamed over the target, and the directory is fsynced, so
 //!   the target holds either the old content or the complete new one. The
 //!   new file gets the replaced file's mode (and, where allowed, owner), or
@@ -79,6 +80,16 @@ impl OutputFile {
                     replace: None,
                 });
             }
+        }
+        if existing.is_some() {
+            // Replacing needs only the directory's permission; a redirect
+            // needs the file's. Ask for the file's too, so a read-only
+            // file is refused as `> FILE` would refuse it (the probe opens
+            // without truncating and writes nothing).
+            OpenOptions::new()
+                .write(true)
+                .open(&target)
+                .with_context(|| format!("cannot open {name} for writing"))?;
         }
         let dir = match target.parent() {
             Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),

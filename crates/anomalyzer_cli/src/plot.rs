@@ -125,7 +125,7 @@ fn draw<DB: DrawingBackend>(
             s.flagged(),
             ranges.len(),
             if ranges.len() == 1 { "" } else { "s" },
-            s.threshold()
+            crate::float_text::Shortest(s.threshold())
         ),
         None => format!("{}: {n} points", data.name),
     };
@@ -223,7 +223,7 @@ fn draw<DB: DrawingBackend>(
             FLAGGED.stroke_width(2),
         ))?;
         chart.draw_series(std::iter::once(Text::new(
-            format!("threshold {t}"),
+            format!("threshold {}", crate::float_text::Shortest(t)),
             (x_max, t + 0.03),
             ("sans-serif", 14).into_font().color(&FLAGGED).pos(
                 plotters::style::text_anchor::Pos::new(

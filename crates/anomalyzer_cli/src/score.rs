@@ -49,7 +49,7 @@ pub struct ScoreArgs {
     pub explain: bool,
 
     /// Add an `anomaly` column (probability >= X) and print a summary of flagged ranges on stderr
-    #[arg(long, value_name = "X", allow_negative_numbers = true)]
+    #[arg(long, value_name = "X", allow_negative_numbers = true, value_parser = crate::detector_args::parse_float_flag)]
     pub threshold: Option<f64>,
 
     /// Draw the series and its probability to FILE.svg or FILE.png (flagged ranges shaded)

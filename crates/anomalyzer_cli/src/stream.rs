@@ -122,6 +122,28 @@ pub fn store_error(e: StoreError) -> anyhow::Error {
     }
 }
 
+/// Any detector flags given for an existing directory must agree with the
+/// stored configuration.
+fn check_flags(args: &StreamArgs, durable: &DurableAnomalyzer) -> Result<()> {
+    if !args.detector.is_empty() {
+        // The fields given (file, then flags) over the stored ones: what
+        // they leave unset cannot conflict.
+        let stored = durable.manager().conf();
+        let wanted = args.detector.conf_over(stored.to_builder())?;
+        let differ = differences(stored, &wanted);
+        if !differ.is_empty() {
+            return Err(BadInput(format!(
+                "detector options conflict with the configuration stored in {} (differs in: {}); \
+                 omit them to use the stored configuration (see `anomalyzer inspect`)",
+                args.state.display(),
+                differ.join(", ")
+            ))
+            .into());
+        }
+    }
+    Ok(())
+}
+
 /// Opens the directory with the configuration the flags and the stored
 /// state agree on.
 fn open(args: &StreamArgs) -> Result<DurableAnomalyzer> {
@@ -137,25 +159,14 @@ fn open(args: &StreamArgs) -> Result<DurableAnomalyzer> {
     // A bad --config is refused before the directory is touched.
     args.detector.patch()?;
     match DurableAnomalyzer::open_with(&args.state, None, options) {
-        Ok(durable) => {
-            if !args.detector.is_empty() {
-                // The fields given (file, then flags) over the stored ones:
-                // what they leave unset cannot conflict.
-                let stored = durable.manager().conf();
-                let wanted = args.detector.conf_over(stored.to_builder())?;
-                let differ = differences(stored, &wanted);
-                if !differ.is_empty() {
-                    return Err(BadInput(format!(
-                        "detector options conflict with the configuration stored in {} (differs in: {}); \
-                         omit them to use the stored configuration (see `anomalyzer inspect`)",
-                        args.state.display(),
-                        differ.join(", ")
-                    ))
-                    .into());
-                }
+        Ok(durable) => match check_flags(args, &durable) {
+            Ok(()) => Ok(durable),
+            Err(e) => {
+                // Refused after looking: leave the directory as it was.
+                durable.abandon();
+                Err(e)
             }
-            Ok(durable)
-        }
+        },
         Err(StoreError::NoState { .. }) => {
             let conf = args.detector.conf()?;
             DurableAnomalyzer::open_with(&args.state, Some(conf), options)

@@ -148,6 +148,7 @@ pub fn run(args: TuneArgs) -> Result<ExitCode> {
     };
 
     let mut finals: Vec<Trial> = Vec::new();
+    let mut unfinished: Vec<Trial> = Vec::new();
     let mut seen: Vec<AnomalyzerConf> = Vec::new();
     let mut next_id = 0;
     loop {
@@ -165,18 +166,26 @@ pub fn run(args: TuneArgs) -> Result<ExitCode> {
         }
         let out_of_time = || deadline.is_some_and(|d| started.elapsed() >= d);
         match bracket(&ctx, candidates, &out_of_time)? {
-            Some(mut trials) => finals.append(&mut trials),
-            None => break,
+            BracketEnd::Complete(mut trials) => finals.append(&mut trials),
+            BracketEnd::OutOfTime(trials) => {
+                unfinished = trials;
+                break;
+            }
         }
         if deadline.is_none() || out_of_time() {
             break;
         }
     }
+    if finals.is_empty() && !unfinished.is_empty() {
+        // No bracket finished in time: the best of the last complete rung,
+        // judged on fewer files, is still better than nothing.
+        eprintln!("anomalyzer: --time ran out before any configuration was scored on all search files; reporting the best of the last complete rung");
+        finals = unfinished;
+    }
     finals.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.id.cmp(&b.id)));
     let Some(best) = finals.first() else {
         return Err(BadInput(
-            "--time ran out before any configuration was scored on all files; give more time"
-                .to_owned(),
+            "--time ran out before the first rung was complete; give more time".to_owned(),
         )
         .into());
     };
@@ -193,13 +202,20 @@ struct Context_<'a> {
     rungs: &'a [Vec<&'a SeriesFile>],
 }
 
-/// One bracket of successive halving; `None` when time ran out before its
-/// last rung was complete.
+/// How a bracket ended.
+enum BracketEnd {
+    /// Every rung ran: the last rung's trials, best first.
+    Complete(Vec<Trial>),
+    /// Time ran out: the last rung that did complete (best first), if any.
+    OutOfTime(Vec<Trial>),
+}
+
+/// One bracket of successive halving.
 fn bracket(
     ctx: &Context_<'_>,
     candidates: Vec<(usize, AnomalyzerConf)>,
     out_of_time: &dyn Fn() -> bool,
-) -> Result<Option<Vec<Trial>>> {
+) -> Result<BracketEnd> {
     let mut alive = candidates;
     let mut previous: Option<(usize, Vec<Trial>)> = None;
     for (r, files) in ctx.rungs.iter().enumerate() {
@@ -221,7 +237,8 @@ fn bracket(
             );
             for (id, conf) in &alive {
                 if out_of_time() {
-                    return Ok(None);
+                    let done = previous.map(|(_, t)| t).unwrap_or_default();
+                    return Ok(BracketEnd::OutOfTime(done));
                 }
                 let score = score_conf(conf, files, ctx.profile, ctx.jobs, &bar)?;
                 trials.push(Trial {
@@ -240,7 +257,7 @@ fn bracket(
         trials.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.id.cmp(&b.id)));
         print_leaderboard(r, files.len(), &trials, ctx.profile);
         if last {
-            return Ok(Some(trials));
+            return Ok(BracketEnd::Complete(trials));
         }
         let keep = trials.len().div_ceil(ETA);
         alive = trials
@@ -250,7 +267,7 @@ fn bracket(
             .collect();
         previous = Some((files.len(), trials));
     }
-    Ok(Some(Vec::new()))
+    Ok(BracketEnd::Complete(Vec::new()))
 }
 
 fn print_leaderboard(rung: usize, files: usize, trials: &[Trial], profile: &Profile) {
@@ -383,7 +400,10 @@ fn report(
 ) -> Result<()> {
     let on = |files: &[&SeriesFile]| -> Result<Vec<anomalyzer_nab::ProfileResult>> {
         let series: Vec<&[f64]> = files.iter().map(|f| f.values.as_slice()).collect();
-        let scores = score_series(&series, best, jobs, &PointsBar::new(0, "final"))?;
+        let points: usize = files.iter().map(|f| f.values.len()).sum();
+        let bar = PointsBar::new(points as u64, "final scoring");
+        let scores = score_series(&series, best, jobs, &bar)?;
+        bar.finish();
         evaluate_profiles(&judge(files, scores)?, ThresholdChoice::Optimal)
     };
     let searched = on(search)?;

@@ -57,9 +57,9 @@ fn hand_made_corpus_gets_the_figures_worked_out_by_hand() {
     let j = read_json(&sb.path("out.json"));
     // Row 105 of a 20-row window ending at 119: position -(119-105+1)/20 = -0.75.
     let tp = sigma(-0.75) / sigma(-1.0);
-    // At 0.9 only the detection is flagged; at 0.8 b's false positive (no
-    // window before it: -fp) joins, at 0.7 a's row 150 (31 rows past a
-    // 20-row window: position 31/19 > ... still on the curve).
+    // At 0.9 only the detection is flagged. Going down to 0.8 adds b's false
+    // positive (no window before it: -fp), to 0.7 also a's row 150 (31 rows
+    // after a 20-row window: fp × σ(31/19)); both cost, so 0.9 is optimal.
     let standard = &j["profiles"]["standard"];
     assert_eq!(standard["threshold"], 0.9);
     assert!((standard["raw"].as_f64().unwrap() - tp).abs() < 1e-12);
@@ -200,5 +200,43 @@ fn jobs_do_not_change_the_figures() {
     assert_eq!(
         read_json(&sb.path("one.json"))["profiles"],
         read_json(&sb.path("two.json"))["profiles"]
+    );
+}
+
+#[test]
+fn labels_elsewhere_are_read_and_entries_without_data_are_ignored_with_a_warning() {
+    let sb = Sandbox::new();
+    hand_made(&sb);
+    std::fs::remove_file(sb.path("corpus/labels/combined_windows.json")).unwrap();
+    sb.write(
+        "mine.json",
+        &format!(
+            "{{\"x/a.csv\": [[\"{}\", \"{}\"]], \"x/b.csv\": [], \"x/gone.csv\": []}}",
+            label_minute(100),
+            label_minute(119)
+        ),
+    );
+    let run = sb.run(
+        &[
+            "evaluate",
+            "corpus",
+            "--scores-from",
+            "results",
+            "--labels",
+            "mine.json",
+            "--json",
+            "l.json",
+        ],
+        "",
+    );
+    run.ok();
+    assert!(
+        run.stderr.contains("\"x/gone.csv\" has no data file"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        read_json(&sb.path("l.json"))["profiles"]["standard"]["threshold"],
+        0.9
     );
 }

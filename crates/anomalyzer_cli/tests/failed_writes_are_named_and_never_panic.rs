@@ -112,3 +112,16 @@ fn a_closed_stderr_keeps_the_exit_code_and_diagnostics_out_of_the_output() {
     assert_eq!(run("stream --state s --on-invalid skip", "x\n1\n"), 0);
     assert_eq!(run("stream --state s", "x\n"), 2);
 }
+
+#[test]
+fn help_on_a_full_stdout_is_named_too() {
+    let sb = Sandbox::new();
+    for args in [&["--help"][..], &["score", "--help"]] {
+        let (code, err) = run_full(&sb, args, "", "stdout");
+        assert_eq!(code, 1, "{args:?}: {err}");
+        assert!(
+            err.contains("cannot write to stdout: No space left on device"),
+            "{err}"
+        );
+    }
+}

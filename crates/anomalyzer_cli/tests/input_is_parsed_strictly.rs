@@ -114,6 +114,7 @@ fn a_bom_anywhere_else_is_an_error() {
         ("plain", format!("1\n{bom}2\n"), 2),
         ("csv", format!("timestamp,value\nt0,1\nt1,{bom}2\n"), 3),
         ("plain", format!("{bom}{bom}1\n"), 1),
+        ("csv", format!("\n{bom}timestamp,value\nt0,1\n"), 2),
     ] {
         let err = sb
             .run(&["score", "--format", format], &text)
@@ -240,4 +241,26 @@ fn floats_are_printed_in_their_shortest_form() {
     let state = dir.path().join("s");
     let run = sb.run(&["stream", "--state", state.to_str().unwrap()], "1e300\n");
     assert_eq!(run.ok(), "1,1e300,0\n");
+}
+
+#[test]
+fn float_flags_follow_the_same_rules() {
+    let sb = Sandbox::new();
+    for args in [
+        &["--threshold", "1e-400"][..],
+        &["--sensitivity", "4e-320"],
+        &["--methods", "fence", "--upper-bound", "1e400"],
+        &[
+            "--methods",
+            "fence",
+            "--upper-bound",
+            "5",
+            "--lower-bound=-1e-400",
+        ],
+    ] {
+        let mut full = vec!["score"];
+        full.extend_from_slice(args);
+        let err = sb.run(&full, "1\n").bad_input().to_owned();
+        assert!(err.contains("out of range"), "{args:?}: {err}");
+    }
 }

@@ -204,3 +204,21 @@ fn closed_stdout_exits_quietly_with_0() {
     assert_eq!(result.status.code(), Some(0));
     assert_eq!(String::from_utf8_lossy(&result.stderr), "", "no error text");
 }
+
+#[test]
+fn csv_errors_name_the_real_line_with_crlf_blank_lines_and_quoted_newlines() {
+    let sb = Sandbox::new();
+    for (text, line) in [
+        ("timestamp,value\r\nt0,1\r\nt1,zz\r\n", 3),
+        ("\r\n\r\ntimestamp,value\r\nt0,1\r\n\r\n\r\nt1,zz\r\n", 7),
+        ("timestamp,value\nt0,1\n\n\nt1,zz\n", 5),
+        ("timestamp,value\n\"t\n0\",1\n\"t\n1\",zz\n", 4),
+        ("\n\ntimestamp,value\nt0,zz\n", 4),
+    ] {
+        let err = sb.run(&["score"], text).bad_input().to_owned();
+        assert!(
+            err.contains(&format!("<stdin>:{line}: \"zz\" in column \"value\"")),
+            "{text:?}: {err}"
+        );
+    }
+}

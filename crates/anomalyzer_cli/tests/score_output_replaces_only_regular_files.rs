@@ -46,23 +46,45 @@ fn score_with_umask(sb: &Sandbox, umask: &str, args: &str, input: &str) -> i32 {
     child.wait().unwrap().code().unwrap()
 }
 
+/// A character device to write to: a fresh node in the sandbox where we
+/// may make one (root), else the system's. Never the system's as root: a
+/// regression that replaced the node would replace `/dev/null` for the
+/// whole machine (as the bug this guards against once did); without root
+/// `/dev` is not writable, so a regression only fails.
+fn char_device(sb: &Sandbox, name: &str, system: &str, major_minor: (&str, &str)) -> String {
+    let node = sb.path(name);
+    let made = Command::new("mknod")
+        .arg(&node)
+        .args(["c", major_minor.0, major_minor.1])
+        .stderr(Stdio::null())
+        .status();
+    if made.is_ok_and(|s| s.success()) {
+        node.display().to_string()
+    } else {
+        system.to_owned()
+    }
+}
+
 #[test]
 fn devices_are_written_in_place_never_replaced() {
     let sb = Sandbox::new();
-    let run = sb.run(&["score", "--output", "/dev/null"], "1\n2\n");
+    let null = char_device(&sb, "null", "/dev/null", ("1", "3"));
+    let full = char_device(&sb, "full", "/dev/full", ("1", "7"));
+    let run = sb.run(&["score", "--output", &null], "1\n2\n");
     run.ok();
-    let run = sb.run(&["score", "--output", "/dev/full"], "1\n2\n");
+    let run = sb.run(&["score", "--output", &full], "1\n2\n");
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(
         run.stderr
-            .contains("cannot write to /dev/full: No space left on device"),
+            .contains(&format!("cannot write to {full}: No space left on device")),
         "{}",
         run.stderr
     );
-    for dev in ["/dev/null", "/dev/full"] {
+    for dev in [&null, &full] {
         let t = std::fs::metadata(dev).unwrap().file_type();
         assert!(t.is_char_device(), "{dev} is still a device");
     }
+    assert!(temp_files(&sb).is_empty());
 }
 
 #[test]
@@ -220,4 +242,31 @@ fn a_signal_removes_the_temporary_file_and_exits_128_plus_it() {
             "old\n"
         );
     }
+}
+
+#[test]
+fn a_read_only_file_is_refused_like_a_redirect_would_refuse_it() {
+    let sb = Sandbox::new();
+    let path = sb.write("ro.csv", "old\n");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o444)).unwrap();
+    // Root may write any file (as a shell redirect as root would): then the
+    // file is replaced and keeps its mode; otherwise it is refused.
+    let writable = std::fs::OpenOptions::new().write(true).open(&path).is_ok();
+    let run = sb.run(&["score", "--output", "ro.csv"], "1\n");
+    if writable {
+        run.ok();
+        assert!(std::fs::read_to_string(&path)
+            .unwrap()
+            .starts_with("value,"));
+        assert_eq!(mode(&path), 0o444);
+    } else {
+        assert_eq!(run.code, 1, "{}", run.stderr);
+        assert!(
+            run.stderr.contains("cannot open ro.csv for writing"),
+            "{}",
+            run.stderr
+        );
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "old\n");
+    }
+    assert!(temp_files(&sb).is_empty());
 }

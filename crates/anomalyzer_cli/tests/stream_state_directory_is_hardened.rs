@@ -73,6 +73,20 @@ fn a_refused_first_open_leaves_no_directory_behind() {
 }
 
 #[test]
+fn conflicting_options_leave_a_copied_directory_as_it_was() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("state");
+    assert!(stream(&dir, DETECTOR_FLAGS, "1\n2\n").status.success());
+    // A copy of the state without its LOCK file.
+    std::fs::remove_file(dir.join("LOCK")).unwrap();
+    let out = stream(&dir, &["--perm-count", "41"], "3\n");
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("perm_count"), "{}", stderr(&out));
+    assert!(!dir.join("LOCK").exists(), "the LOCK this run made is gone");
+    assert_eq!(inspect_json(&dir)["last_lsn"], 2);
+}
+
+#[test]
 fn a_missing_log_is_refused_then_salvaged_with_a_report() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("state");
@@ -249,6 +263,7 @@ fn inspect_beside_a_live_writer_never_reports_damage() {
         assert!(out.status.success(), "inspect {runs}: {err}");
         let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(json["torn_tail_bytes"], 0, "inspect {runs}: {json}");
+        assert_eq!(json["writer_active"], true, "inspect {runs}: {json}");
         runs += 1;
     }
     let mut child = w.child;

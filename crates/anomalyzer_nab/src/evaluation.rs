@@ -290,6 +290,43 @@ mod tests {
             .is_err());
     }
 
+    /// The worked example of docs/evaluation.md, figure for figure.
+    #[test]
+    fn worked_example_of_the_docs() {
+        let mut scores = vec![0.1; 100];
+        scores[63] = 0.9;
+        scores[75] = 0.8;
+        let c = corpus(vec![(scores, vec![Window { start: 60, end: 69 }])]);
+        let close = |a: f64, b: f64| (a - b).abs() < 5e-7;
+        let fixed = |p: &Profile| c.evaluate(p, ThresholdChoice::Fixed(0.8)).unwrap();
+        let s = fixed(&Profile::standard());
+        assert!(
+            close(s.raw, 0.851_725_4) && close(s.score, 92.586_271),
+            "{} {}",
+            s.raw,
+            s.score
+        );
+        let f = fixed(&Profile::reward_low_fp_rate());
+        assert!(
+            close(f.raw, 0.749_303_4) && close(f.score, 87.465_168),
+            "{} {}",
+            f.raw,
+            f.score
+        );
+        let n = fixed(&Profile::reward_low_fn_rate());
+        assert!(close(n.score, 95.057_514), "{}", n.score);
+        let best = c
+            .evaluate(&Profile::standard(), ThresholdChoice::Optimal)
+            .unwrap();
+        assert_eq!(best.threshold, 0.9);
+        assert!(
+            close(best.raw, 0.954_147_5) && close(best.score, 97.707_374),
+            "{} {}",
+            best.raw,
+            best.score
+        );
+    }
+
     #[test]
     fn no_windows_cannot_be_normalised() {
         let c = corpus(vec![(vec![0.0; 50], vec![])]);

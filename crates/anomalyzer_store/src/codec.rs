@@ -75,31 +75,42 @@
 //! | --- | --- | --- |
 //! | 0 | 4 | section length `s`: bytes after this field, final CRC included |
 //! | 4 | 4 | series id |
-//! | 8 | 8 | push count of the series at the snapshot's LSN |
-//! | 16 | 8 | last timestamp, `i64` ns (`i64::MIN`: none) |
-//! | 24 | 4 | window length `w` (values, at most the configuration's `A + R`) |
-//! | 28 | 4 | configuration length `c` (≤ 65 536) |
-//! | 32 | 4 | identity length `i` |
-//! | 36 | 4 | detector state length `d` (≤ 1 MiB; 0 in this version) |
-//! | 40 | 4 | CRC32C of bytes 0..40 of the section (lengths trusted only after it) |
-//! | 44 | i | identity (as in a create-series record; empty name for series 0 of a single-series directory) |
-//! | 44+i | c | configuration: UTF-8 JSON, the serde form of `AnomalyzerConf` |
-//! | 44+i+c | 8w | window values, oldest first, `f64` |
-//! | 44+i+c+8w | d | detector state, reserved for later detectors |
-//! | 44+i+c+8w+d | 4 | CRC32C of the section's bytes before it |
+//! | 8 | 8 | section LSN: the series' records at or below it are in the section (at most the header's LSN) |
+//! | 16 | 8 | push count of the series at the section's LSN |
+//! | 24 | 8 | last timestamp, `i64` ns (`i64::MIN`: none) |
+//! | 32 | 4 | window length `w` (values, at most the configuration's `A + R`) |
+//! | 36 | 4 | configuration length `c` (≤ 65 536) |
+//! | 40 | 4 | identity length `i` (≤ 1 MiB) |
+//! | 44 | 4 | detector state length `d` (≤ 1 MiB; 0 in this version) |
+//! | 48 | 4 | CRC32C of bytes 0..48 of the section (lengths trusted only after it) |
+//! | 52 | i | identity (as in a create-series record; empty name for series 0 of a single-series directory) |
+//! | 52+i | c | configuration: UTF-8 JSON, the serde form of `AnomalyzerConf` |
+//! | 52+i+c | 8w | window values, oldest first, `f64` |
+//! | 52+i+c+8w | d | detector state, reserved for later detectors |
+//! | 52+i+c+8w+d | 4 | CRC32C of the section's bytes before it |
 //!
-//! `s` must equal `44 + i + c + 8w + d` (the section minus its length
-//! field). Nothing may follow the last section.
+//! `s` must equal `52 + i + c + 8w + d` (the section minus its length
+//! field). Nothing may follow the last section. A single-series snapshot
+//! has one section whose LSN is the header's; a snapshot of many series
+//! may be written while the log goes on, each section at its own LSN, the
+//! header's LSN the highest of them: replay then starts after the log's
+//! base and skips each series' records at or below its section's LSN.
 //!
 //! **Which log a snapshot accepts.** With snapshot generation `G`, base
 //! `B` and LSN `L`: the log of generation `G` with base `B`, whose records
 //! reach at least `L`; or its predecessor, generation `G − 1`, whose records
 //! reach at least `L` (a crash between the snapshot's rename and the new
-//! log's rename). Generation 1 accepts as predecessor no log at all (a
-//! crash while the directory was created) or a version-1 log (a directory
-//! being converted). Records at or below `L` are skipped, so nothing is
-//! counted twice. Any other log (missing, emptied, of another generation or
-//! directory, ending before `L`) is refused.
+//! log's rename). Generation 1 accepts as predecessor a version-1 log (a
+//! directory being converted), or no log at all if `L` is 0 and
+//! `anomalyzer.wal.tmp` exists (a crash while the directory was created).
+//! Records at or below `L` are skipped, so nothing is counted twice. Any
+//! other log (missing, emptied, of another generation or directory, ending
+//! before `L`) is refused.
+//!
+//! **Compaction order**: fsync the current log if needed; write the next
+//! generation's header as `anomalyzer.wal.tmp`, fsync; write the snapshot
+//! (staging file, fsync, rename, directory fsync); rename the next log
+//! over `anomalyzer.wal`; fsync the directory.
 //!
 //! **Version 1** (still read, never written): the log header is 16 bytes
 //! (magic, version `1`, CRC32C of bytes 0..12), no directory id or

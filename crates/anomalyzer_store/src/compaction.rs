@@ -118,6 +118,7 @@ pub(crate) fn switch_generation(
 
 /// What [`PersistenceManager::open_in`](crate::PersistenceManager::open_in) created, so a refused open can
 /// remove exactly that.
+#[derive(Debug)]
 pub(crate) struct Created {
     pub dirs: Vec<PathBuf>,
     pub lock_file: bool,

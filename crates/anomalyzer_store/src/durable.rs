@@ -110,6 +110,12 @@ impl DurableAnomalyzer {
         Ok(self.detector.push_explained(value)?)
     }
 
+    /// Closes a store the caller refuses after looking at it; see
+    /// [`PersistenceManager::abandon`].
+    pub fn abandon(self) {
+        self.manager.abandon();
+    }
+
     /// The detector (read-only: pushes go through [`push`](Self::push)).
     #[must_use]
     pub fn detector(&self) -> &Anomalyzer {

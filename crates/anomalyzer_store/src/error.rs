@@ -43,7 +43,7 @@ pub enum Error {
     /// The log ends in a partly written record. Tolerated (truncated and
     /// reported) by default; an error only in
     /// [`RecoveryMode::Absolute`](crate::RecoveryMode::Absolute).
-    #[error("write-ahead log {} ends in a torn record: {bytes} bytes from offset {offset} after the last valid record (lsn {last_lsn})", path.display())]
+    #[error("write-ahead log {} ends in a torn record: {bytes} {} from offset {offset} after the last valid record (lsn {last_lsn})", path.display(), crate::recovery::plural(*bytes, "byte", "bytes"))]
     TornTail {
         /// The log file.
         path: PathBuf,
@@ -152,12 +152,15 @@ pub enum Error {
         /// What is wrong, e.g. `missing, but the snapshot expects records after LSN 1200`.
         problem: String,
     },
-    /// A file that belongs to another state directory (its directory id
-    /// differs). Refused in every recovery mode.
-    #[error("{} belongs to another state directory: {problem}", path.display())]
+    /// The log and the snapshot carry different directory ids: one of them
+    /// was copied in from another state directory. Refused in every
+    /// recovery mode.
+    #[error("{} does not belong with {}: {problem}", path.display(), other.display())]
     ForeignFile {
-        /// The file.
+        /// The log.
         path: PathBuf,
+        /// The snapshot.
+        other: PathBuf,
         /// The ids found.
         problem: String,
     },

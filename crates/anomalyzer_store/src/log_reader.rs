@@ -5,7 +5,10 @@
 
 use std::io::{self, Read};
 
-use crate::record::{self, Record, RECORD_HEADER_LEN};
+use crate::record::{self, Record, PUSH_AT_PAYLOAD_LEN, RECORD_HEADER_LEN};
+
+/// Largest payload the scan after damage considers (the push kinds).
+const MAX_RESYNC_PAYLOAD: usize = PUSH_AT_PAYLOAD_LEN;
 
 /// A read buffer over a stream that knows the file offset of what it holds.
 pub(crate) struct LogReader<'a> {
@@ -106,9 +109,9 @@ pub(crate) fn read_record(
     Ok(record::decode_record(r.peek(len), version).map(|(lsn, rec)| (lsn, rec, len)))
 }
 
-/// Scans forward byte by byte from the reader's position for a valid record
-/// with an LSN above `floor`; returns its offset and LSN, leaving the reader
-/// on it.
+/// Scans forward byte by byte from the reader's position for a valid push
+/// record with an LSN above `floor`; returns its offset and LSN, leaving the
+/// reader on it.
 pub(crate) fn resync(
     r: &mut LogReader<'_>,
     floor: u64,
@@ -117,6 +120,15 @@ pub(crate) fn resync(
     loop {
         if r.fill(RECORD_HEADER_LEN)? < RECORD_HEADER_LEN {
             return Ok(None);
+        }
+        // Only short records (pushes) are candidates: a crafted header
+        // announcing a long payload at every offset would otherwise cost a
+        // megabyte of checksum per byte scanned.
+        let short = record::parse_record_header(r.peek(RECORD_HEADER_LEN), version)
+            .is_ok_and(|h| h.len <= MAX_RESYNC_PAYLOAD);
+        if !short {
+            r.consume(1);
+            continue;
         }
         if let Ok((lsn, _, _)) = read_record(r, version)? {
             if lsn > floor {

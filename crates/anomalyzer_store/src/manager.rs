@@ -10,7 +10,7 @@ use anomalyzer_ts::{Anomalyzer, AnomalyzerConf};
 mod open;
 
 use crate::codec::DirectoryId;
-use crate::compaction::{switch_generation, SnapshotState, SwitchFailure};
+use crate::compaction::{switch_generation, Created, SnapshotState, SwitchFailure};
 use crate::paths::Paths;
 use crate::storage::{DirLock, FsStorage, Storage};
 use crate::wal::{WalFailure, WalWriter};
@@ -63,6 +63,8 @@ pub struct PersistenceManager {
     compaction_error: Option<String>,
     compaction_failures: u64,
     poisoned: Option<String>,
+    /// What this manager's open created (undone by `abandon`).
+    created: Created,
     // Declared last: released after everything else is dropped.
     lock: Box<dyn DirLock>,
 }

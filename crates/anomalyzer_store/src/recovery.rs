@@ -548,11 +548,11 @@ fn count_lost_pushes(d: &mut Anomalyzer, lost: u64) -> Result<()> {
 fn foreign(wal: &Path, snap: &Path, log_id: &DirectoryId, snap_id: &DirectoryId) -> Error {
     Error::ForeignFile {
         path: wal.to_owned(),
+        other: snap.to_owned(),
         problem: format!(
-            "its directory id {} is not the id {} of {}: one of the two files was copied in from another state directory",
+            "their directory ids {} and {} differ, so one of them was copied in from another state directory; put back this directory's own file",
             id_hex(log_id),
-            id_hex(snap_id),
-            snap.display()
+            id_hex(snap_id)
         ),
     }
 }

@@ -60,6 +60,7 @@ pub(crate) fn encode(
 ) -> Vec<u8> {
     let section = Section {
         series: SERIES_DEFAULT,
+        lsn: meta.lsn,
         name: String::new(),
         labels: Vec::new(),
         conf: conf.clone(),
@@ -305,6 +306,15 @@ pub(crate) fn read(storage: &dyn Storage, path: &Path) -> Result<Option<Snapshot
     let (name, labels) = record::decode_identity(&mut c).map_err(|e| Error::format(path, e))?;
     if c.rest() != 0 {
         return Err(Error::format(path, "bytes after the series identity"));
+    }
+    if section.lsn != header.lsn {
+        return Err(Error::format(
+            path,
+            format!(
+                "section at lsn {} in a snapshot at lsn {}: a single-series snapshot is taken at one lsn",
+                section.lsn, header.lsn
+            ),
+        ));
     }
     if section.series != SERIES_DEFAULT || !name.is_empty() || !labels.is_empty() {
         return Err(Error::format(

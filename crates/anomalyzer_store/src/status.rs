@@ -70,20 +70,24 @@ pub fn inspect_in(storage: &dyn Storage, dir: &Path) -> Result<StoreStatus> {
     }
     let paths = Paths::new(dir);
     let mut attempt = 0;
+    let held = || {
+        storage
+            .lock_held(&paths.lock)
+            .map_err(|e| Error::io("stat", &paths.lock, e))
+            .map(|h| h.unwrap_or(false))
+    };
     let (found, writer_active) = loop {
         attempt += 1;
-        let writer_active = storage
-            .lock_held(&paths.lock)
-            .map_err(|e| Error::io("stat", &paths.lock, e))?
-            .unwrap_or(false);
-        match recovery::recover(
-            storage,
-            &paths,
-            RecoveryMode::TolerateTornTail,
-            writer_active,
-        ) {
-            Ok(found) => break (found, writer_active),
-            Err(e) if writer_active && e.is_corruption() && attempt < LIVE_ATTEMPTS => {
+        let before = held()?;
+        let read = recovery::recover(storage, &paths, RecoveryMode::TolerateTornTail, before);
+        // A writer that started during the read may have been writing
+        // what we read: read again, knowing it is there.
+        let started = !before && held()?;
+        let active = before || started;
+        match read {
+            Ok(_) if started && attempt < LIVE_ATTEMPTS => {}
+            Ok(found) => break (found, active),
+            Err(e) if active && e.is_corruption() && attempt < LIVE_ATTEMPTS => {
                 // A compaction replaced the files between our reads.
                 std::thread::sleep(Duration::from_millis(2));
             }

@@ -13,7 +13,9 @@
 //! what was opened is checked to be a regular file. Anything else fails
 //! with an [`io::Error`] carrying a [`NotRegularFile`], which the store
 //! reports as [`Error::NotRegularFile`](crate::Error::NotRegularFile)
-//! naming the file. The directory's own path may be a symbolic link.
+//! naming the file; so does a file opened for writing that has another
+//! name (a hard link), whose other name would see the writes. The
+//! directory's own path may be a symbolic link.
 
 use std::fmt;
 use std::fs::{self, File, FileType, OpenOptions, TryLockError};
@@ -196,6 +198,20 @@ fn regular_len(path: &Path) -> io::Result<Option<u64>> {
     }
 }
 
+/// Opens for writing like [`open_regular`], and also refuses a file with
+/// more than one name: writing through a hard link would change the file
+/// it shares its contents with.
+fn open_regular_for_writing(path: &Path, options: &mut OpenOptions) -> io::Result<File> {
+    let file = open_regular(path, options)?;
+    if file.metadata()?.nlink() > 1 {
+        return Err(NotRegularFile {
+            what: "a hard link (the file has another name, which would see every write)",
+        }
+        .into_io());
+    }
+    Ok(file)
+}
+
 /// Opens without following a final symbolic link or blocking on a FIFO,
 /// then checks that what was opened is a regular file.
 fn open_regular(path: &Path, options: &mut OpenOptions) -> io::Result<File> {
@@ -222,7 +238,7 @@ fn open_regular(path: &Path, options: &mut OpenOptions) -> io::Result<File> {
 /// Opens the lock file, creating it exclusively if missing; true if created.
 fn open_lock_file(path: &Path) -> io::Result<(File, bool)> {
     for _ in 0..3 {
-        match open_regular(path, OpenOptions::new().read(true).write(true)) {
+        match open_regular_for_writing(path, OpenOptions::new().read(true).write(true)) {
             Ok(f) => return Ok((f, false)),
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(e) => return Err(e),
@@ -303,6 +319,7 @@ impl Storage for FsStorage {
             Err(TryLockError::WouldBlock) => {
                 let mut text = String::new();
                 let holder = (&file)
+                    .take(4096)
                     .read_to_string(&mut text)
                     .ok()
                     .and_then(|_| text.lines().next().map(|s| s.trim().to_owned()))
@@ -345,7 +362,7 @@ impl Storage for FsStorage {
     }
 
     fn open_append(&self, path: &Path) -> io::Result<Box<dyn StorageFile>> {
-        let f = open_regular(path, OpenOptions::new().append(true))?;
+        let f = open_regular_for_writing(path, OpenOptions::new().append(true))?;
         Ok(Box::new(FsFile(f)))
     }
 

@@ -8,7 +8,7 @@
 
 mod common;
 
-use anomalyzer_store::{PowerLoss, SimStorage, StoreOptions};
+use anomalyzer_store::{Error, PowerLoss, SimStorage, StoreOptions};
 use common::*;
 
 const N: usize = 15;
@@ -65,9 +65,26 @@ fn crash_after_every_operation_loses_and_duplicates_nothing() {
                 _ => sim.power_loss(PowerLoss::TornUnsynced { seed: k }),
             }
             let what = format!("crash after op {k}, recovery mode {mode}");
+            // A reader sees what the writer will recover (also in the
+            // window between a snapshot's rename and the next log's).
+            let seen = anomalyzer_store::inspect_in(&sim, &sim_dir());
             let mut d = open_sim(&sim, Some(conf.clone()), StoreOptions::default())
                 .unwrap_or_else(|e| panic!("{what}: {e}"));
             let n = d.lsn() as usize;
+            match seen {
+                Ok(status) => assert_eq!(status.report.last_lsn, n as u64, "{what}: inspect"),
+                Err(e) => assert!(
+                    n == 0 && matches!(e, Error::NoState { .. } | Error::MissingDirectory { .. }),
+                    "{what}: inspect: {e}"
+                ),
+            }
+            // The writer always ends up on the log its snapshot expects.
+            let generations = anomalyzer_store::inspect_in(&sim, &sim_dir()).unwrap();
+            assert_eq!(
+                generations.report.wal_generation,
+                d.manager().wal_generation(),
+                "{what}"
+            );
             // Everything acknowledged is there; at most the one push in
             // flight when the crash hit may be there too.
             assert!(

@@ -10,7 +10,9 @@ use anomalyzer_store::{PowerLoss, SimStorage, StoreOptions, SNAPSHOT_FILE};
 use anomalyzer_ts::{AnomalyzerConf, Preset};
 use common::*;
 
-const SECTION_HEADER: usize = 44;
+/// Section header: length, series, LSN, push count, timestamp, window,
+/// configuration, identity and state lengths, CRC (docs/format.md).
+const SECTION_HEADER: usize = 52;
 
 /// A robust-preset directory after 300 pushes and a snapshot; its
 /// snapshot's bytes.
@@ -38,24 +40,24 @@ fn u32_at(b: &[u8], at: usize) -> usize {
 fn state_of(snap: &[u8]) -> Vec<u8> {
     let h = SNAP_HEADER;
     let start =
-        h + SECTION_HEADER + u32_at(snap, h + 32) + u32_at(snap, h + 28) + 8 * u32_at(snap, h + 24);
-    snap[start..start + u32_at(snap, h + 36)].to_vec()
+        h + SECTION_HEADER + u32_at(snap, h + 40) + u32_at(snap, h + 36) + 8 * u32_at(snap, h + 32);
+    snap[start..start + u32_at(snap, h + 44)].to_vec()
 }
 
 /// The snapshot with its detector state replaced by `state` (announced as
 /// `announced` bytes, default its length) and every checksum recomputed.
 fn with_state(snap: &[u8], state: &[u8], announced: Option<u32>) -> Vec<u8> {
     let h = SNAP_HEADER;
-    let old_state = u32_at(snap, h + 36);
+    let old_state = u32_at(snap, h + 44);
     let body_end = snap.len() - 4 - old_state;
     let announced = announced.unwrap_or(state.len() as u32);
     let before_state = body_end - (h + SECTION_HEADER);
     let mut section = snap[h..h + SECTION_HEADER].to_vec();
     let len = (SECTION_HEADER - 4 + before_state) as u32 + announced + 4;
     section[0..4].copy_from_slice(&len.to_le_bytes());
-    section[36..40].copy_from_slice(&announced.to_le_bytes());
-    let crc = crc32c::crc32c(&section[..40]);
-    section[40..44].copy_from_slice(&crc.to_le_bytes());
+    section[44..48].copy_from_slice(&announced.to_le_bytes());
+    let crc = crc32c::crc32c(&section[..48]);
+    section[48..52].copy_from_slice(&crc.to_le_bytes());
     section.extend_from_slice(&snap[h + SECTION_HEADER..body_end]);
     section.extend_from_slice(state);
     let crc = crc32c::crc32c(&section);

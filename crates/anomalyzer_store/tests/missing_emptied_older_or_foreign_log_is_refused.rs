@@ -160,4 +160,15 @@ fn files_of_another_directory_are_refused_in_every_mode() {
             "{msg}"
         );
     }
+    // A snapshot copied in is refused the same way, naming both files.
+    let here = after(15);
+    let (foreign_snap, _) = files(&other);
+    here.write_durable(&sim_file(SNAPSHOT_FILE), &foreign_snap);
+    let err = open_sim(&here, None, options(RecoveryMode::Salvage)).unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, Error::ForeignFile { .. }), "{msg}");
+    assert!(
+        msg.contains(SNAPSHOT_FILE) && msg.contains(WAL_FILE),
+        "{msg}"
+    );
 }

@@ -102,3 +102,27 @@ fn inspect_of_a_path_that_does_not_exist_says_so() {
     let err = inspect(tmp.path()).unwrap_err();
     assert!(matches!(err, Error::NoState { .. }), "{err}");
 }
+
+#[test]
+fn abandoning_an_open_before_any_push_undoes_it_after_a_push_keeps_everything() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("state");
+    drop(open(&dir, Some(conf())).unwrap());
+    std::fs::remove_file(dir.join(LOCK_FILE)).unwrap();
+    // Looked at and refused by the caller: its own LOCK goes again.
+    open(&dir, None).unwrap().abandon();
+    assert!(!dir.join(LOCK_FILE).exists());
+    assert!(dir.join(SNAPSHOT_FILE).exists() && dir.join(WAL_FILE).exists());
+
+    // Once something was pushed, abandoning only closes.
+    let mut d = open(&dir, None).unwrap();
+    d.push(3.0).unwrap();
+    d.abandon();
+    assert!(dir.join(LOCK_FILE).exists());
+    assert_eq!(inspect(&dir).unwrap().report.last_lsn, 1);
+
+    // A new directory abandoned before any push disappears.
+    let fresh = tmp.path().join("fresh");
+    open(&fresh, Some(conf())).unwrap().abandon();
+    assert!(!fresh.exists());
+}

@@ -36,7 +36,8 @@ fn small_robust() -> AnomalyzerConf {
 /// The detector-state length announced by the snapshot's only section.
 fn state_len(sim: &SimStorage) -> u32 {
     let snap = sim.read(&sim_file(SNAPSHOT_FILE)).unwrap();
-    let at = SNAP_HEADER + 36;
+    // The state length is bytes 44..48 of the section header.
+    let at = SNAP_HEADER + 44;
     u32::from_le_bytes(snap[at..at + 4].try_into().unwrap())
 }
 

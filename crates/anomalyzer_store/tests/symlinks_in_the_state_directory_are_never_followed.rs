@@ -99,13 +99,61 @@ fn a_directory_or_fifo_in_place_of_a_file_is_refused() {
             assert_refused(&err, name, what);
         }
     }
-    // On real files too.
+    // On real files too: a FIFO (which a plain open would block on) and a
+    // directory.
+    for name in [LOCK_FILE, WAL_FILE, SNAPSHOT_FILE] {
+        let dir = tempfile::tempdir().unwrap();
+        populated(dir.path());
+        let path = dir.path().join(name);
+        std::fs::remove_file(&path).unwrap();
+        let made = std::process::Command::new("mkfifo")
+            .arg(&path)
+            .status()
+            .unwrap();
+        assert!(made.success(), "mkfifo");
+        let err =
+            DurableAnomalyzer::open_with(dir.path(), None, StoreOptions::default()).unwrap_err();
+        assert_refused(&err, name, "a FIFO");
+    }
     let dir = tempfile::tempdir().unwrap();
     populated(dir.path());
     std::fs::remove_file(dir.path().join(WAL_FILE)).unwrap();
     std::fs::create_dir(dir.path().join(WAL_FILE)).unwrap();
     let err = DurableAnomalyzer::open_with(dir.path(), None, StoreOptions::default()).unwrap_err();
     assert_refused(&err, WAL_FILE, "a directory");
+}
+
+#[test]
+fn a_hard_link_is_not_written_through() {
+    for name in [LOCK_FILE, WAL_FILE] {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state");
+        populated(&state);
+        // The file shares its contents with another name outside.
+        let other = dir.path().join("other-name");
+        std::fs::write(&other, b"precious").unwrap();
+        std::fs::remove_file(state.join(name)).unwrap();
+        std::fs::hard_link(&other, state.join(name)).unwrap();
+        let err = DurableAnomalyzer::open_with(&state, None, StoreOptions::default()).unwrap_err();
+        // The LOCK is refused as a hard link; the log's foreign contents
+        // are refused as damage before it would be opened for writing.
+        assert!(
+            matches!(err, Error::NotRegularFile { .. }) || err.is_corruption(),
+            "{name}: {err}"
+        );
+        assert!(err.to_string().contains(name), "{err}");
+        assert_eq!(std::fs::read(&other).unwrap(), b"precious", "{name}");
+    }
+    // A log with a second name is refused before anything is appended.
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    populated(&state);
+    let backup = dir.path().join("backup.wal");
+    std::fs::hard_link(state.join(WAL_FILE), &backup).unwrap();
+    let before = std::fs::read(&backup).unwrap();
+    let err = DurableAnomalyzer::open_with(&state, None, StoreOptions::default()).unwrap_err();
+    assert!(err.to_string().contains("hard link"), "{err}");
+    assert_eq!(std::fs::read(&backup).unwrap(), before);
 }
 
 #[test]

@@ -9,7 +9,8 @@
 //! reader sees the excess. A row, header included, may have at most
 //! [`MAX_FIELDS`] fields. A header that names a column twice is refused.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::fmt;
 use std::io::{self, Read};
 use std::rc::Rc;
@@ -29,9 +30,10 @@ pub(super) struct CsvRows {
     reader: csv::Reader<Limited>,
     /// Where the current record starts, in bytes (shared with [`Limited`]).
     record_start: Rc<Cell<u64>>,
-    /// The line where the current record starts (blank lines before it
-    /// included), for a record over the limit.
-    record_line: u64,
+    /// Where lines start (shared with [`Limited`]): the csv crate's own line
+    /// numbers count a `\r\n` twice and put a record after blank lines on
+    /// the first blank one, so lines are found here from its byte positions.
+    lines: Rc<RefCell<LineStarts>>,
     /// Lines and bytes before the header (blank lines the caller skipped).
     offset: (u64, u64),
     max: usize,
@@ -55,11 +57,13 @@ impl CsvRows {
         offset: (u64, u64),
     ) -> Result<Option<Self>> {
         let record_start = Rc::new(Cell::new(0));
+        let lines = Rc::new(RefCell::new(LineStarts::default()));
         let limited = Limited {
             inner: reader,
             handed_out: 0,
             since_newline: 0,
-            newlines: 0,
+            at_line_start: true,
+            lines: Rc::clone(&lines),
             record_start: Rc::clone(&record_start),
             max: max as u64,
         };
@@ -71,7 +75,7 @@ impl CsvRows {
         let mut rows = CsvRows {
             reader,
             record_start,
-            record_line: 1,
+            lines,
             offset,
             max,
             headers: 0,
@@ -100,6 +104,13 @@ impl CsvRows {
         if let Some(h) = headers.iter().find(|h| looks_like_number(h.as_bytes())) {
             return Err(BadInput(format!(
                 "{source}:{header_line}: \"{}\" is a number, not a column name: CSV input needs a header row (e.g. timestamp,value); for one number per line use --format plain",
+                echo_str(h)
+            ))
+            .into());
+        }
+        if let Some(h) = headers.iter().find(|h| h.contains('\u{feff}')) {
+            return Err(BadInput(format!(
+                "{source}:{header_line}: column name \"{}\" contains a byte-order mark (U+FEFF), which is allowed only at the very start of the input",
                 echo_str(h)
             ))
             .into());
@@ -134,7 +145,7 @@ impl CsvRows {
                     let numeric: Vec<usize> = if got {
                         (0..headers.len())
                             .filter(|&i| Some(i) != timestamp)
-                            .filter(|&i| record.get(i).is_some_and(|f| parse_value(f).is_ok()))
+                            .filter(|&i| record.get(i).is_some_and(looks_like_number))
                             .collect()
                     } else {
                         Vec::new()
@@ -169,21 +180,36 @@ impl CsvRows {
 
     /// Reads the next record into `record`; a limit exceeded is fatal.
     fn read(&mut self, source: &str, record: &mut csv::ByteRecord) -> Result<bool> {
-        let at = self.reader.position();
-        self.record_start.set(at.byte());
-        self.record_line = at.line();
+        self.record_start.set(self.reader.position().byte());
         let got = match self.reader.read_byte_record(record) {
             Ok(got) => got,
             Err(e) => return Err(self.csv_error(source, e)),
         };
         if got && record.len() > MAX_FIELDS {
-            return Err(too_many_fields(source, self.line_of(record), record.len()));
+            let line = self.line_of(record);
+            return Err(too_many_fields(source, line, record.len()));
         }
         Ok(got)
     }
 
-    fn line_of(&self, r: &csv::ByteRecord) -> u64 {
-        self.offset.0 + r.position().map_or(0, csv::Position::line)
+    fn line_of(&mut self, r: &csv::ByteRecord) -> u64 {
+        let byte = r.position().map_or(0, csv::Position::byte);
+        self.line_at(byte)
+    }
+
+    /// The line of the first text at or after byte `byte` of the csv
+    /// reader's input (a record's start, blank lines skipped); `byte` never
+    /// decreases from one call to the next.
+    fn line_at(&mut self, byte: u64) -> u64 {
+        let mut lines = self.lines.borrow_mut();
+        while lines.starts.front().is_some_and(|&(at, _)| at < byte) {
+            lines.starts.pop_front();
+        }
+        let line = match lines.starts.front() {
+            Some(&(_, line)) => line,
+            None => lines.newlines + 1,
+        };
+        self.offset.0 + line
     }
 
     pub(super) fn next_point(&mut self, source: &str) -> Option<Result<Point, RowError>> {
@@ -199,8 +225,10 @@ impl CsvRows {
                 Err(e) => return Some(Err(RowError::Fatal(e))),
             }
         }
+        let record = std::mem::take(&mut self.record);
+        let line = self.line_of(&record);
+        self.record = record;
         let r = &self.record;
-        let line = self.line_of(r);
         let row = || join_record(r);
         if r.len() != self.headers {
             return Some(Err(invalid(
@@ -234,12 +262,12 @@ impl CsvRows {
         }))
     }
 
-    fn csv_error(&self, source: &str, e: csv::Error) -> anyhow::Error {
+    fn csv_error(&mut self, source: &str, e: csv::Error) -> anyhow::Error {
         if let csv::ErrorKind::Io(io) = e.kind() {
             if let Some(over) = io.get_ref().and_then(|i| i.downcast_ref::<OverLimit>()) {
                 let line = match *over {
                     OverLimit::Line(n) => n,
-                    OverLimit::Record => self.record_line,
+                    OverLimit::Record => self.line_at(self.record_start.get()) - self.offset.0,
                 };
                 let t = LineTooLong {
                     line: self.offset.0 + line,
@@ -252,7 +280,7 @@ impl CsvRows {
                 return BadInput(format!("{source}: {what}")).into();
             }
         }
-        let line = e.position().map(|p| self.offset.0 + p.line());
+        let line = e.position().map(|p| self.line_at(p.byte()));
         let bad = matches!(e.kind(), csv::ErrorKind::Utf8 { .. });
         let msg = match line {
             Some(line) => format!("{source}:{line}: cannot read CSV"),
@@ -285,6 +313,16 @@ fn join_record(r: &csv::ByteRecord) -> Vec<u8> {
     out
 }
 
+/// The lines that have text, as (byte offset of their first byte that is
+/// not `\r`, line number), from the csv reader's input not yet behind the
+/// record being read (so at most a buffer and a record long).
+#[derive(Debug, Default)]
+struct LineStarts {
+    starts: VecDeque<(u64, u64)>,
+    /// Newlines handed out so far.
+    newlines: u64,
+}
+
 /// Why [`Limited`] stopped.
 #[derive(Debug, Clone, Copy)]
 enum OverLimit {
@@ -308,7 +346,8 @@ struct Limited {
     inner: Box<dyn Read>,
     handed_out: u64,
     since_newline: u64,
-    newlines: u64,
+    at_line_start: bool,
+    lines: Rc<RefCell<LineStarts>>,
     record_start: Rc<Cell<u64>>,
     max: u64,
 }
@@ -321,15 +360,23 @@ impl Read for Limited {
             return Err(io::Error::other(OverLimit::Record));
         }
         let n = self.inner.read(buf)?;
-        for &b in &buf[..n] {
+        let base = self.handed_out;
+        let mut lines = self.lines.borrow_mut();
+        for (i, &b) in buf[..n].iter().enumerate() {
             if b == b'\n' {
-                self.newlines += 1;
+                lines.newlines += 1;
+                self.at_line_start = true;
                 self.since_newline = 0;
-            } else {
-                self.since_newline += 1;
-                if self.since_newline > self.max {
-                    return Err(io::Error::other(OverLimit::Line(self.newlines + 1)));
-                }
+                continue;
+            }
+            if b != b'\r' && self.at_line_start {
+                let line = lines.newlines + 1;
+                lines.starts.push_back((base + i as u64, line));
+                self.at_line_start = false;
+            }
+            self.since_newline += 1;
+            if self.since_newline > self.max {
+                return Err(io::Error::other(OverLimit::Line(lines.newlines + 1)));
             }
         }
         self.handed_out += n as u64;

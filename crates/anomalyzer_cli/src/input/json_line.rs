@@ -4,6 +4,7 @@
 //! as its raw text so that a number is read from the digits written (see
 //! [`super::number`]) and a string is told apart from a number.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 
@@ -15,7 +16,7 @@ use crate::echo::echo_str;
 /// A parsed line: the entries of an object, or any other JSON value.
 pub(super) enum JsonLine<'a> {
     /// `{...}`: keys and raw values in order, keys unique.
-    Object(Vec<(String, &'a RawValue)>),
+    Object(Vec<(Cow<'a, str>, &'a RawValue)>),
     /// Anything else (a bare number, a string, an array, ...).
     Other(&'a RawValue),
 }
@@ -23,6 +24,11 @@ pub(super) enum JsonLine<'a> {
 impl<'a> JsonLine<'a> {
     /// Parses `text`; the error is serde_json's, with its line and column.
     pub(super) fn parse(text: &'a str) -> Result<Self, serde_json::Error> {
+        // The common case, an object, in one pass.
+        if text.trim_start().starts_with('{') {
+            let Entries(entries) = serde_json::from_str(text)?;
+            return Ok(JsonLine::Object(entries));
+        }
         let raw: &RawValue = serde_json::from_str(text)?;
         if !raw.get().starts_with('{') {
             if raw.get().starts_with('[') {
@@ -63,8 +69,37 @@ fn duplicate(key: &str, first: usize, second: usize) -> String {
     )
 }
 
+/// Objects this small are checked for repeated keys by a scan, larger
+/// ones through a map.
+const SCAN_KEYS: usize = 16;
+
+/// A key, borrowed from the line unless it has escapes.
+struct Key<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
 /// An object's entries, keys checked for repeats, values left raw.
-struct Entries<'a>(Vec<(String, &'a RawValue)>);
+struct Entries<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
 
 impl<'de> Deserialize<'de> for Entries<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -76,17 +111,28 @@ impl<'de> Deserialize<'de> for Entries<'de> {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
                 let mut seen: HashMap<String, usize> = HashMap::new();
-                let mut entries = Vec::new();
-                while let Some(key) = map.next_key::<String>()? {
+                let mut entries: Vec<(Cow<'de, str>, &'de RawValue)> = Vec::new();
+                while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
                     let n = entries.len() + 1;
-                    if let Some(&first) = seen.get(&key) {
+                    let first = if entries.len() < SCAN_KEYS {
+                        entries.iter().position(|(k, _)| *k == key).map(|i| i + 1)
+                    } else {
+                        if seen.is_empty() {
+                            for (i, (k, _)) in entries.iter().enumerate() {
+                                seen.insert(k.to_string(), i + 1);
+                            }
+                        }
+                        let first = seen.get(key.as_ref()).copied();
+                        seen.insert(key.to_string(), n);
+                        first
+                    };
+                    if let Some(first) = first {
                         return Err(de::Error::custom(duplicate(&key, first, n)));
                     }
                     let value: &RawValue = map.next_value()?;
                     if matches!(value.get().as_bytes().first(), Some(b'{' | b'[')) {
                         serde_json::from_str::<Checked>(value.get()).map_err(de::Error::custom)?;
                     }
-                    seen.insert(key.clone(), n);
                     entries.push((key, value));
                 }
                 Ok(Entries(entries))
@@ -155,7 +201,7 @@ mod tests {
 
     fn keys(text: &str) -> Result<Vec<String>, String> {
         match JsonLine::parse(text).map_err(|e| e.to_string())? {
-            JsonLine::Object(e) => Ok(e.into_iter().map(|(k, _)| k).collect()),
+            JsonLine::Object(e) => Ok(e.into_iter().map(|(k, _)| k.into_owned()).collect()),
             JsonLine::Other(raw) => Ok(vec![format!("other:{}", raw.get())]),
         }
     }
@@ -187,6 +233,22 @@ mod tests {
         assert!(e.contains("duplicate key \"k\""), "{e}");
         // The same key in two different objects is fine.
         assert!(keys(r#"{"a":{"k":1},"b":{"k":2}}"#).is_ok());
+    }
+
+    #[test]
+    fn large_objects_and_escaped_keys_are_checked_too() {
+        let mut text: String = (0..40).map(|i| format!("\"k{i}\":{i},")).collect();
+        text = format!("{{{text}\"k7\":0}}");
+        let e = keys(&text).unwrap_err();
+        assert!(
+            e.contains("duplicate key \"k7\" in one object (entries 8 and 41)"),
+            "{e}"
+        );
+        let e = keys(r#"{"value":1,"val\u0075e":2}"#).unwrap_err();
+        assert!(
+            e.contains("duplicate key \"value\" in one object (entries 1 and 2)"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -48,15 +48,15 @@ impl Jsonl {
             self.has_timestamp = entries.iter().any(|(k, _)| k == TIMESTAMP);
             let has_default = entries.iter().any(|(k, _)| k == DEFAULT_COLUMN);
             if self.column.is_none() && !has_default {
-                let numeric: Vec<&String> = entries
+                let numeric: Vec<&str> = entries
                     .iter()
                     .filter(|(k, v)| k != TIMESTAMP && kind(v) == "a number")
-                    .map(|(k, _)| k)
+                    .map(|(k, _)| k.as_ref())
                     .collect();
                 match numeric.as_slice() {
-                    [only] => self.column = Some((*only).clone()),
+                    [only] => self.column = Some((*only).to_owned()),
                     _ => {
-                        let names: Vec<&str> = entries.iter().map(|(k, _)| k.as_str()).collect();
+                        let names: Vec<&str> = entries.iter().map(|(k, _)| k.as_ref()).collect();
                         return Err(crate::exit::BadInput(format!(
                             "{source}:{line}: no field named \"{DEFAULT_COLUMN}\" and not exactly one numeric field; choose one with --column (fields: {})",
                             echo_str(&names.join(", "))

@@ -62,12 +62,29 @@ impl PersistenceManager {
             options,
             &mut lock,
         );
-        if result.is_err() {
-            // Still holding the lock: nobody else can be using what goes.
-            created.undo(s, &paths);
-            drop(lock);
+        match result {
+            Ok(mut manager) => {
+                manager.created = created;
+                Ok(manager)
+            }
+            Err(e) => {
+                // Still holding the lock: nobody else can be using what goes.
+                created.undo(s, &paths);
+                drop(lock);
+                Err(e)
+            }
         }
-        result
+    }
+
+    /// Closes a store its caller refuses after looking at it (say, the
+    /// stored configuration conflicts with what the user asked for): if
+    /// nothing was pushed since the open, removes what the open created
+    /// (the lock file, or a new directory), as a refused open does. After a
+    /// push it only closes, keeping everything.
+    pub fn abandon(self) {
+        if self.wal.last_lsn() == self.report.last_lsn {
+            self.created.undo(&*self.storage, &self.paths);
+        }
     }
 
     fn open_locked(
@@ -187,18 +204,10 @@ impl PersistenceManager {
             ),
             // The log the snapshot expects was never created: create it.
             LogState::Missing if snapshot_version == 2 => {
-                let state = SnapshotState {
-                    dir_id: &dir_id,
-                    conf: &conf,
-                    push_count,
-                    window: &window,
-                    robust: None,
-                    lsn: meta.lsn,
-                };
                 let mut w = WalWriter::create_staged(
                     s,
                     paths.wal_tmp.clone(),
-                    state.dir_id,
+                    &dir_id,
                     meta.log_generation,
                     meta.log_base_lsn,
                     options.sync,
@@ -300,6 +309,10 @@ impl PersistenceManager {
             compaction_failures: 0,
             poisoned: None,
             // open_in put it there and nothing else takes it before this.
+            created: Created {
+                dirs: Vec::new(),
+                lock_file: false,
+            },
             lock: lock
                 .take()
                 .expect("the lock is held until the manager owns it"),
