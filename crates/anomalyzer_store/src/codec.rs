@@ -81,12 +81,12 @@
 //! | 32 | 4 | window length `w` (values, at most the configuration's `A + R`) |
 //! | 36 | 4 | configuration length `c` (≤ 65 536) |
 //! | 40 | 4 | identity length `i` (≤ 1 MiB) |
-//! | 44 | 4 | detector state length `d` (≤ 1 MiB; 0 in this version) |
+//! | 44 | 4 | detector state length `d` (≤ 64 MiB; 0 for a configuration without robust tests) |
 //! | 48 | 4 | CRC32C of bytes 0..48 of the section (lengths trusted only after it) |
 //! | 52 | i | identity (as in a create-series record; empty name for series 0 of a single-series directory) |
 //! | 52+i | c | configuration: UTF-8 JSON, the serde form of `AnomalyzerConf` |
 //! | 52+i+c | 8w | window values, oldest first, `f64` |
-//! | 52+i+c+8w | d | detector state, reserved for later detectors |
+//! | 52+i+c+8w | d | detector state: empty, or the robust pipeline's histories (below) |
 //! | 52+i+c+8w+d | 4 | CRC32C of the section's bytes before it |
 //!
 //! `s` must equal `52 + i + c + 8w + d` (the section minus its length
@@ -95,6 +95,18 @@
 //! may be written while the log goes on, each section at its own LSN, the
 //! header's LSN the highest of them: replay then starts after the log's
 //! base and skips each series' records at or below its section's LSN.
+//!
+//! **Detector state** (`d` bytes): empty for a configuration without robust
+//! tests (so a Go configuration's snapshot is unchanged); otherwise the
+//! robust pipeline's `RobustParts`: a tag byte `1`, `u32` history length
+//! `H` (≤ `history_len()`) and `H` values; `u32` test count `T` (= the
+//! configuration's robust tests) and per test a `u32` count `L` (≤
+//! `likelihood_history`) and `L` statistics; `u32` count `S` (≤
+//! `alert_hold`) and `S` recent scores. All values `f64` bit patterns,
+//! oldest first; nothing may follow. Counts are checked against the
+//! configuration before anything is allocated, and the detector is rebuilt
+//! with `Anomalyzer::from_state`. Still version 2: the field was unused
+//! before (see `docs/format.md`, "Detector state").
 //!
 //! **Which log a snapshot accepts.** With snapshot generation `G`, base
 //! `B` and LSN `L`: the log of generation `G` with base `B`, whose records

@@ -40,7 +40,9 @@ use crate::{PersistenceManager, RecoveryReport, Result, StoreOptions};
 /// ```
 #[derive(Debug)]
 pub struct DurableAnomalyzer {
-    detector: Anomalyzer,
+    /// `None` with robust tests: the manager keeps that detector in step
+    /// (its histories go into the snapshots), and one copy is enough.
+    detector: Option<Anomalyzer>,
     manager: PersistenceManager,
 }
 
@@ -81,7 +83,10 @@ impl DurableAnomalyzer {
         options: StoreOptions,
     ) -> Result<Self> {
         let manager = PersistenceManager::open_in(storage, dir, conf, options)?;
-        let detector = manager.recover()?;
+        let detector = match manager.mirror() {
+            Some(_) => None,
+            None => Some(manager.recover()?),
+        };
         Ok(DurableAnomalyzer { detector, manager })
     }
 
@@ -97,7 +102,11 @@ impl DurableAnomalyzer {
     pub fn push(&mut self, value: f64) -> Result<f64> {
         Anomalyzer::check_value(value)?;
         self.manager.record_push(value)?;
-        Ok(self.detector.push(value)?)
+        match &mut self.detector {
+            Some(d) => Ok(d.push(value)?),
+            // record_push applied it: push = apply, then evaluate.
+            None => Ok(self.detector().eval()),
+        }
     }
 
     /// [`push`](Self::push), returning every test's probability and weight.
@@ -107,7 +116,10 @@ impl DurableAnomalyzer {
     pub fn push_explained(&mut self, value: f64) -> Result<Explanation> {
         Anomalyzer::check_value(value)?;
         self.manager.record_push(value)?;
-        Ok(self.detector.push_explained(value)?)
+        match &mut self.detector {
+            Some(d) => Ok(d.push_explained(value)?),
+            None => Ok(self.detector().explain()),
+        }
     }
 
     /// Closes a store the caller refuses after looking at it; see
@@ -119,7 +131,11 @@ impl DurableAnomalyzer {
     /// The detector (read-only: pushes go through [`push`](Self::push)).
     #[must_use]
     pub fn detector(&self) -> &Anomalyzer {
-        &self.detector
+        match (&self.detector, self.manager.mirror()) {
+            (Some(d), _) | (None, Some(d)) => d,
+            // open sets `detector` exactly when the manager has no mirror.
+            (None, None) => unreachable!("a durable detector without its detector"),
+        }
     }
 
     /// The persistence manager (read-only).

@@ -111,6 +111,11 @@ impl PersistenceManager {
         )?)
     }
 
+    /// The detector kept in step for a configuration with robust tests.
+    pub(crate) fn mirror(&self) -> Option<&Anomalyzer> {
+        self.robust.as_ref()
+    }
+
     fn check_poisoned(&self) -> Result<()> {
         match &self.poisoned {
             Some(cause) => Err(Error::Poisoned {
