@@ -1,6 +1,7 @@
 //! Cost of durability: durable pushes per second under each sync policy,
 //! against the bare cost on the same disk (append 32 bytes + fdatasync) and
-//! the detector alone; and recovery time against the log's length.
+//! the detector alone; recovery time against the log's length; and the
+//! robust preset, whose histories go into every snapshot.
 //!
 //! Run: `cargo bench -p anomalyzer_store --bench durable_push`. CI runs it
 //! once in test mode (`-- --test`) so it never rots. Figures and the
@@ -17,7 +18,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anomalyzer_store::{DurableAnomalyzer, StoreOptions, SyncPolicy};
-use anomalyzer_ts::{Anomalyzer, AnomalyzerConf, Method};
+use anomalyzer_ts::{Anomalyzer, AnomalyzerConf, Method, Preset};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
 fn conf() -> AnomalyzerConf {
@@ -160,5 +161,60 @@ fn recovery(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, pushes, interleaved, recovery);
+/// The robust preset with full histories (3000 values pushed first): the
+/// detector alone, a durable push without fsync (the pipeline, the log
+/// record and a snapshot of up to 147 685 bytes of state every
+/// `DEFAULT_SNAPSHOT_INTERVAL` pushes), and opening a directory whose
+/// snapshot holds that state (nothing to replay).
+fn robust_preset(c: &mut Criterion) {
+    let conf = AnomalyzerConf::preset(Preset::Robust);
+    let warm = 3000u64;
+    let mut group = c.benchmark_group("robust_preset");
+    group.throughput(Throughput::Elements(1));
+    group.measurement_time(Duration::from_secs(4));
+    group.bench_function("in_memory_detector", |b| {
+        let mut d = Anomalyzer::new(conf.clone(), &[]).expect("detector");
+        d.update(&(0..warm).map(value).collect::<Vec<_>>())
+            .expect("finite");
+        let mut i = warm;
+        b.iter(|| {
+            i += 1;
+            black_box(d.push(value(i)).expect("finite"))
+        });
+    });
+    group.bench_function("durable_never", |b| {
+        let dir = scratch_dir();
+        let options = StoreOptions::default().sync(SyncPolicy::Never);
+        let mut d = DurableAnomalyzer::open_with(dir.path(), Some(conf.clone()), options)
+            .expect("open store");
+        for i in 0..warm {
+            d.push(value(i)).expect("push");
+        }
+        let mut i = warm;
+        b.iter(|| {
+            i += 1;
+            black_box(d.push(value(i)).expect("push"))
+        });
+    });
+    let dir = scratch_dir();
+    let options = StoreOptions::default().sync(SyncPolicy::Never);
+    let mut d = DurableAnomalyzer::open_with(dir.path(), Some(conf), options).expect("open store");
+    for i in 0..warm {
+        d.push(value(i)).expect("push");
+    }
+    d.compact().expect("snapshot");
+    drop(d);
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("open_after_snapshot", |b| {
+        b.iter(|| {
+            let d = DurableAnomalyzer::open_with(dir.path(), None, StoreOptions::default())
+                .expect("recover");
+            assert_eq!(d.lsn(), warm);
+            black_box(d)
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, pushes, interleaved, recovery, robust_preset);
 criterion_main!(benches);
