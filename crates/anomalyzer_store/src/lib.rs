@@ -1,5 +1,6 @@
 //! Durable state for [`anomalyzer_ts`]: a write-ahead log (WAL) of every
-//! push and periodic snapshots of the window, so a detector comes back
+//! push and periodic snapshots of the window (and of the robust tests'
+//! histories, for `Preset::Robust`), so a detector comes back
 //! exactly after `kill -9`, a power cut or a full disk.
 //!
 //! - Every log record carries its LSN and a CRC32C; the snapshot stores its

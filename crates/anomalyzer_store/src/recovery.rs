@@ -8,7 +8,9 @@
 //! The log is opened *before* the snapshot is read, so a reader racing a
 //! compaction holds either the log the snapshot expects or its predecessor.
 //! It is read through a small buffer and the window is a ring of at most
-//! `A + R` values, so memory does not grow with the log's length.
+//! `A + R` values (with robust tests, the detector itself, whose histories
+//! are bounded by its configuration), so memory does not grow with the
+//! log's length.
 //!
 //! Damage is classified like RocksDB's WAL recovery modes:
 //! - **torn tail**: bad bytes from some offset to the end of the file with no
