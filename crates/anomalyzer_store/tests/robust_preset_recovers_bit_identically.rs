@@ -2,11 +2,14 @@
 //! the snapshot's detector-state field: stopped at any point (a process
 //! crash or a power cut after synced pushes), reopened from snapshot and
 //! log, it gives the same probabilities, bit for bit, as one that never
-//! stopped, and its whole state equals that detector's.
+//! stopped, and its whole state equals that detector's. Under salvage, a
+//! lost push still counts and the robust state stays usable.
 
 mod common;
 
-use anomalyzer_store::{PowerLoss, SimStorage, StoreOptions, SyncPolicy, SNAPSHOT_FILE};
+use anomalyzer_store::{
+    PowerLoss, RecoveryMode, SimStorage, StoreOptions, SyncPolicy, SNAPSHOT_FILE, WAL_FILE,
+};
 use anomalyzer_ts::{AnomalyzerConf, Preset, RobustParams};
 use common::*;
 
@@ -145,4 +148,38 @@ fn a_go_configuration_writes_no_detector_state() {
     let d = open_sim(&sim, Some(small_robust()), StoreOptions::default()).unwrap();
     assert_eq!(d.detector().push_count(), 0);
     assert_eq!(state_len(&sim), 1 + 4 + 4 + 4 * 4 + 4);
+}
+
+#[test]
+fn salvage_counts_lost_pushes_and_keeps_the_robust_state_usable() {
+    let conf = small_robust();
+    let values = values(8, 10);
+    let sim = SimStorage::new();
+    let options = StoreOptions::default().snapshot_interval(1000);
+    let mut d = open_sim(&sim, Some(conf.clone()), options).unwrap();
+    for &x in &values {
+        d.push(x).unwrap();
+    }
+    drop(d);
+    sim.process_crash();
+    // Damage the payload of the fifth record (LSN 5).
+    let mut wal = sim.read(&sim_file(WAL_FILE)).unwrap();
+    wal[WAL_HEADER + 4 * PUSH_RECORD + 24] ^= 0xff;
+    sim.write_durable(&sim_file(WAL_FILE), &wal);
+    let salvage = options.recovery(RecoveryMode::Salvage);
+    let mut d = open_sim(&sim, None, salvage).unwrap();
+    assert_eq!(d.recovery_report().lost_pushes, 1);
+    // The lost push counts; its value is missing from every history.
+    let state = d.detector().state();
+    assert_eq!(state.push_count, 10);
+    let kept: Vec<f64> = [&values[..4], &values[5..]].concat();
+    assert_eq!(state.robust.as_ref().unwrap().history, kept);
+    let next = d.push(12.5).unwrap();
+    assert!((0.0..=1.0).contains(&next));
+    let after = d.detector().state();
+    drop(d);
+    sim.process_crash();
+    // Salvage wrote the repaired state as a snapshot: it reopens as is.
+    let d = open_sim(&sim, None, options).unwrap();
+    assert_eq!(d.detector().state(), after);
 }
