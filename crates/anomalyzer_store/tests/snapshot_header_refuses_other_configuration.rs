@@ -60,3 +60,54 @@ fn unknown_format_version_is_refused() {
     assert!(matches!(err, Error::BadFormat { .. }), "{err}");
     assert!(err.to_string().contains("format version 3"), "{err}");
 }
+
+/// Adopting a configuration with the same robust tests keeps their
+/// histories, cut to the new bounds; other robust tests (or robust tests
+/// where there were none) cannot be adopted once values were pushed, and
+/// the refused open leaves the directory as it was.
+#[test]
+fn robust_histories_are_adopted_within_the_new_bounds_or_refused() {
+    use anomalyzer_ts::{AnomalyzerConf, Method, Preset};
+    let dir = tempfile::tempdir().unwrap();
+    let robust = AnomalyzerConf::preset(Preset::Robust);
+    let values = values(4, 300);
+    let mut d = DurableAnomalyzer::open(dir.path(), robust.clone()).unwrap();
+    for &x in &values {
+        d.push(x).unwrap();
+    }
+    drop(d);
+    let adopt = StoreOptions::default().on_conf_mismatch(OnConfMismatch::Adopt);
+    let mut p = *robust.robust();
+    p.likelihood_history = 100;
+    p.alert_hold = 10;
+    let smaller = robust.to_builder().robust(p).build().unwrap();
+    let d = DurableAnomalyzer::open_with(dir.path(), Some(smaller.clone()), adopt).unwrap();
+    let state = d.detector().state().robust.unwrap();
+    assert_eq!(state.history, values, "history within the new bound");
+    assert!(state.statistics.iter().all(|s| s.len() <= 100));
+    assert_eq!(state.recent_scores.len(), 10);
+    drop(d);
+
+    let fewer = robust
+        .to_builder()
+        .methods([Method::RobustZ])
+        .build()
+        .unwrap();
+    let err = DurableAnomalyzer::open_with(dir.path(), Some(fewer), adopt).unwrap_err();
+    assert!(
+        matches!(&err, Error::ConfigMismatch { fields, .. } if fields[0].contains("robust")),
+        "{err}"
+    );
+    // The refused open changed nothing.
+    let d = DurableAnomalyzer::open_with(dir.path(), None, StoreOptions::default()).unwrap();
+    assert_eq!(d.detector().conf(), &smaller);
+    drop(d);
+    // A Go configuration adopts the window alone; robust tests cannot come
+    // back from it.
+    drop(DurableAnomalyzer::open_with(dir.path(), Some(conf()), adopt).unwrap());
+    let err = DurableAnomalyzer::open_with(dir.path(), Some(robust), adopt).unwrap_err();
+    assert!(matches!(err, Error::ConfigMismatch { .. }), "{err}");
+    let d = DurableAnomalyzer::open_with(dir.path(), None, StoreOptions::default()).unwrap();
+    assert_eq!(d.detector().conf(), &conf());
+    assert_eq!(d.detector().push_count(), 300);
+}

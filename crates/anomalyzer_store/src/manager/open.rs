@@ -170,7 +170,7 @@ impl PersistenceManager {
                     must_compact = true;
                     let keep = window.len().saturating_sub(given.window_capacity());
                     window.drain(..keep);
-                    robust = adopt_robust(robust, &given, &window, push_count, &paths)?;
+                    robust = adopt_robust(robust, &stored, &given, &window, push_count, &paths)?;
                     given
                 }
             },
@@ -337,30 +337,54 @@ fn robust_mirror(conf: &AnomalyzerConf) -> Result<Option<Anomalyzer>> {
     Ok(Some(Anomalyzer::new(conf.clone(), &[])?))
 }
 
-/// The mirror under an adopted configuration: the recovered robust state
-/// carried over when it fits the new configuration, else an error that
-/// says why (a robust pipeline cannot be rebuilt from the window alone).
+/// The mirror under an adopted configuration: the recovered robust
+/// histories, each cut to its newest values within the new configuration's
+/// bounds (as its rings would hold them), when the robust tests are the
+/// same; otherwise an error that says why (a robust pipeline cannot be
+/// rebuilt from the window alone).
 fn adopt_robust(
     recovered: Option<Anomalyzer>,
+    stored: &AnomalyzerConf,
     given: &AnomalyzerConf,
     window: &VecDeque<f64>,
     push_count: u64,
     paths: &Paths,
 ) -> Result<Option<Anomalyzer>> {
-    if given.robust_methods().is_empty() {
+    let methods = given.robust_methods();
+    if methods.is_empty() {
         return Ok(None);
     }
+    let same_tests = stored.robust_methods() == methods;
+    if push_count > 0 && !same_tests {
+        return Err(Error::ConfigMismatch {
+            path: paths.snap.clone(),
+            fields: vec!["methods (robust tests: their histories cannot be adopted)"],
+            stored: Box::new(stored.clone()),
+            given: Box::new(given.clone()),
+        });
+    }
+    let newest = |v: &mut Vec<f64>, n: usize| {
+        let cut = v.len().saturating_sub(n);
+        v.drain(..cut);
+    };
+    let p = given.robust();
+    // Nothing pushed yet: other robust tests simply start empty.
+    let recovered = recovered.filter(|_| same_tests);
+    let robust = recovered.and_then(|d| d.state().robust).map(|mut r| {
+        newest(&mut r.history, p.history_len());
+        for s in &mut r.statistics {
+            newest(s, p.likelihood_history);
+        }
+        newest(&mut r.recent_scores, p.alert_hold);
+        r
+    });
     let state = anomalyzer_ts::DetectorState {
         window: window.iter().copied().collect(),
         push_count,
-        robust: recovered.and_then(|d| d.state().robust),
+        robust,
     };
-    Anomalyzer::from_state(std::sync::Arc::new(given.clone()), state)
-        .map(Some)
-        .map_err(|e| {
-            Error::format(
-                &paths.snap,
-                format!("the stored state cannot be adopted by the new configuration: {e}"),
-            )
-        })
+    Ok(Some(Anomalyzer::from_state(
+        std::sync::Arc::new(given.clone()),
+        state,
+    )?))
 }
