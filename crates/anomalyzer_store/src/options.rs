@@ -15,8 +15,10 @@ pub enum OnConfMismatch {
     #[default]
     Refuse,
     /// Keep the stored values and push count, adopt the given configuration
-    /// (the window keeps its last `A + R` values under the new sizes), and
-    /// write a snapshot with it at once.
+    /// (the window keeps its last `A + R` values under the new sizes, the
+    /// same robust tests their newest values within the new bounds), and
+    /// write a snapshot with it at once. Robust tests that were not stored
+    /// cannot be adopted once values were pushed.
     Adopt,
 }
 
