@@ -240,14 +240,28 @@ fn inspect_beside_a_live_writer_never_reports_damage() {
     let mut w = Writer::start(&dir, &flags);
     w.push(1.0);
     let mut stdin = w.stdin;
-    let feeder = std::thread::spawn(move || {
-        // Bounded: stops when the reader is done or after 200 000 values.
-        for i in 0..200_000u32 {
-            if writeln!(stdin, "{}", i % 17).is_err() {
-                break;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let feeder = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            // Paced, so the writer is still running (and appending) for as
+            // long as inspections go on, however fast or loaded the machine;
+            // bounded: stops when told, when the writer is gone, or after 60 s.
+            let started = Instant::now();
+            let mut i = 0u32;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed)
+                && started.elapsed() < Duration::from_secs(60)
+            {
+                if writeln!(stdin, "{}", i % 17).is_err() {
+                    break;
+                }
+                i += 1;
+                if i % 20 == 0 {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
             }
-        }
-    });
+        })
+    };
     let drain = {
         let mut stdout = w.stdout;
         std::thread::spawn(move || {
@@ -266,6 +280,7 @@ fn inspect_beside_a_live_writer_never_reports_damage() {
         assert_eq!(json["writer_active"], true, "inspect {runs}: {json}");
         runs += 1;
     }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let mut child = w.child;
     child.kill().unwrap();
     child.wait().unwrap();
