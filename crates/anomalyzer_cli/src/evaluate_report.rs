@@ -108,6 +108,37 @@ pub fn print_report(report: &Report<'_>, per_file: bool) -> Result<()> {
 /// The configuration in one line, in the TOML field names.
 pub fn describe(conf: &AnomalyzerConf) -> String {
     let methods: Vec<&str> = conf.methods().iter().map(|m| m.name()).collect();
+    if !conf.robust_methods().is_empty() {
+        // The Go settings do not change a robust detector's scores, except
+        // that `delay` holds it at 0 until the Go window is full.
+        let r = conf.robust();
+        let delay = if conf.delay() {
+            format!(
+                " delay=true active_size={} n_seasons={}",
+                conf.active_size(),
+                conf.n_seasons()
+            )
+        } else {
+            String::new()
+        };
+        return format!(
+            "methods={} reference={} shift_span={} slow_span={} slow_reference={} period={} \
+             period_seasons={} period_slack={} likelihood_history={} warmup={} alert_hold={} \
+             alert_rise={}{delay}",
+            methods.join(","),
+            r.reference,
+            r.shift_span,
+            r.slow_span,
+            r.slow_reference,
+            r.period,
+            r.period_seasons,
+            r.period_slack,
+            r.likelihood_history,
+            r.warmup,
+            r.alert_hold,
+            r.alert_rise
+        );
+    }
     let mut s = format!(
         "methods={} active_size={} n_seasons={} sensitivity={} perm_count={}",
         methods.join(","),

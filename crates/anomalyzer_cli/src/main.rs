@@ -26,6 +26,7 @@ mod stream;
 mod summary;
 mod timestamp;
 mod tune;
+mod tune_robust_space;
 mod tune_space;
 
 use std::process::ExitCode;

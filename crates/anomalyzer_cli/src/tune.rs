@@ -8,7 +8,9 @@
 //! third of the files, and the best third of those on all of them. File
 //! subsets are stratified by category folder and nested. `--time` runs
 //! brackets of 27 configurations until the time is up (how many finish
-//! depends on the machine, so only `--budget` is reproducible).
+//! depends on the machine, so only `--budget` is reproducible). The space
+//! spans both presets (`tune_space`): a draw is a Go configuration or a
+//! robust one, never a mix.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -62,7 +64,13 @@ pub struct TuneArgs {
     #[arg(long, value_name = "DURATION")]
     pub time: Option<String>,
 
-    /// Search space (TOML): replaces the default's settings it names
+    /// Search space (TOML): replaces the default's settings it names. Each draw picks a `preset`
+    /// (default both: anomalyzer, robust); anomalyzer draws the Go keys (methods, active_size,
+    /// n_seasons, sensitivity, perm_count, upper_bound, lower_bound, delay, exact_ranks), robust
+    /// draws the `[robust]` table's keys (methods of robust tests, reference, shift_span,
+    /// slow_span, slow_reference, period, period_seasons, period_slack, likelihood_history,
+    /// warmup, alert_hold, alert_rise). A key is a list of choices or { min = .., max = .. }.
+    /// Defaults: docs/evaluation.md
     #[arg(long, value_name = "FILE")]
     pub space: Option<PathBuf>,
 

@@ -16,7 +16,7 @@ const FILES: [&str; 4] = [
     "artificialWithAnomaly/art_daily_jumpsdown.csv",
 ];
 
-const SPACE: &str = "methods = [[\"magnitude\", \"ks\"], [\"magnitude\", \"diff\"]]\nactive_size = [1]\nn_seasons = { min = 4, max = 12 }\nperm_count = [50]\n";
+const SPACE: &str = "preset = [\"anomalyzer\"]\nmethods = [[\"magnitude\", \"ks\"], [\"magnitude\", \"diff\"]]\nactive_size = [1]\nn_seasons = { min = 4, max = 12 }\nperm_count = [50]\n";
 
 fn setup() -> Sandbox {
     let sb = Sandbox::new();
