@@ -12,157 +12,56 @@ use std::io::Read;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
-use anomalyzer_ts::{AnomalyzerConfBuilder, Preset, RobustParams};
+use anomalyzer_ts::ConfPatch;
 use anyhow::Result;
-use serde::Deserialize;
 
 use crate::exit::BadInput;
 
 /// The largest configuration file read: 1 MiB.
 pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
 
-/// Detector fields, each either set or left to what lies beneath. Field
-/// names and types are those of [`AnomalyzerConfBuilder`]'s serde form.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ConfPatch {
-    /// Test names.
-    pub methods: Option<Vec<String>>,
-    /// `A`.
-    pub active_size: Option<usize>,
-    /// Seasons in the reference window.
-    pub n_seasons: Option<usize>,
-    /// Permutations per randomised test.
-    pub perm_count: Option<usize>,
-    /// Magnitude gate.
-    pub sensitivity: Option<f64>,
-    /// Fence upper bound.
-    pub upper_bound: Option<f64>,
-    /// Fence lower bound.
-    pub lower_bound: Option<f64>,
-    /// Score 0 until the window is full.
-    pub delay: Option<bool>,
-    /// Permutation seed.
-    pub seed: Option<u64>,
-    /// Exact highrank/lowrank.
-    pub exact_ranks: Option<bool>,
-    /// Named starting point (`anomalyzer`, `robust`).
-    pub preset: Option<Preset>,
-    /// The `[robust]` table, replaced whole (its unset keys take their
-    /// defaults).
-    pub robust: Option<RobustParams>,
-}
-
-impl ConfPatch {
-    /// True when the patch sets nothing.
-    pub fn is_empty(&self) -> bool {
-        *self == ConfPatch::default()
+/// Reads `--config FILE` (exit code 2 for anything wrong with it).
+pub fn read(path: &Path) -> Result<ConfPatch> {
+    let name = path.display();
+    let fail =
+        |why: String| -> anyhow::Error { BadInput(format!("config file {name}: {why}")).into() };
+    let meta = std::fs::metadata(path).map_err(|e| fail(format!("cannot read it: {e}")))?;
+    if !meta.is_file() {
+        return Err(fail(format!("{}, not a regular file", file_kind(&meta))));
     }
-
-    /// `top`'s fields where it sets them, else `self`'s.
-    #[must_use]
-    pub fn under(self, top: ConfPatch) -> ConfPatch {
-        ConfPatch {
-            methods: top.methods.or(self.methods),
-            active_size: top.active_size.or(self.active_size),
-            n_seasons: top.n_seasons.or(self.n_seasons),
-            perm_count: top.perm_count.or(self.perm_count),
-            sensitivity: top.sensitivity.or(self.sensitivity),
-            upper_bound: top.upper_bound.or(self.upper_bound),
-            lower_bound: top.lower_bound.or(self.lower_bound),
-            delay: top.delay.or(self.delay),
-            seed: top.seed.or(self.seed),
-            exact_ranks: top.exact_ranks.or(self.exact_ranks),
-            preset: top.preset.or(self.preset),
-            robust: top.robust.or(self.robust),
-        }
+    if meta.len() > MAX_CONFIG_BYTES {
+        return Err(fail(format!(
+            "{} bytes, more than the limit of {MAX_CONFIG_BYTES}",
+            meta.len()
+        )));
     }
-
-    /// `base` with the fields this patch sets replaced.
-    pub fn apply(&self, mut base: AnomalyzerConfBuilder) -> AnomalyzerConfBuilder {
-        if let Some(m) = &self.methods {
-            base.methods = Some(m.iter().map(|s| s.trim().to_owned()).collect());
-        }
-        if let Some(v) = self.active_size {
-            base.active_size = Some(v);
-        }
-        if let Some(v) = self.n_seasons {
-            base.n_seasons = v;
-        }
-        if let Some(v) = self.perm_count {
-            base.perm_count = v;
-        }
-        if let Some(v) = self.sensitivity {
-            base.sensitivity = v;
-        }
-        if let Some(v) = self.upper_bound {
-            base.upper_bound = Some(v);
-        }
-        if let Some(v) = self.lower_bound {
-            base.lower_bound = Some(v);
-        }
-        if let Some(v) = self.delay {
-            base.delay = v;
-        }
-        if let Some(v) = self.seed {
-            base.seed = v;
-        }
-        if let Some(v) = self.exact_ranks {
-            base.exact_ranks = v;
-        }
-        if let Some(v) = self.preset {
-            base.preset = Some(v);
-        }
-        if let Some(v) = self.robust {
-            base.robust = v;
-        }
-        base
+    let file = std::fs::File::open(path).map_err(|e| fail(format!("cannot open it: {e}")))?;
+    // What was opened must be what was checked (not swapped since).
+    let opened = file
+        .metadata()
+        .map_err(|e| fail(format!("cannot read it: {e}")))?;
+    if !opened.is_file() || (opened.dev(), opened.ino()) != (meta.dev(), meta.ino()) {
+        return Err(fail("changed while being opened".to_owned()));
     }
-
-    /// Reads `--config FILE` (exit code 2 for anything wrong with it).
-    pub fn read(path: &Path) -> Result<ConfPatch> {
-        let name = path.display();
-        let fail = |why: String| -> anyhow::Error {
-            BadInput(format!("config file {name}: {why}")).into()
-        };
-        let meta = std::fs::metadata(path).map_err(|e| fail(format!("cannot read it: {e}")))?;
-        if !meta.is_file() {
-            return Err(fail(format!("{}, not a regular file", file_kind(&meta))));
-        }
-        if meta.len() > MAX_CONFIG_BYTES {
-            return Err(fail(format!(
-                "{} bytes, more than the limit of {MAX_CONFIG_BYTES}",
-                meta.len()
-            )));
-        }
-        let file = std::fs::File::open(path).map_err(|e| fail(format!("cannot open it: {e}")))?;
-        // What was opened must be what was checked (not swapped since).
-        let opened = file
-            .metadata()
-            .map_err(|e| fail(format!("cannot read it: {e}")))?;
-        if !opened.is_file() || (opened.dev(), opened.ino()) != (meta.dev(), meta.ino()) {
-            return Err(fail("changed while being opened".to_owned()));
-        }
-        let mut bytes = Vec::new();
-        // It may have grown since the check: read one byte past the limit
-        // to notice, never more.
-        file.take(MAX_CONFIG_BYTES + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|e| fail(format!("cannot read it: {e}")))?;
-        if bytes.len() as u64 > MAX_CONFIG_BYTES {
-            return Err(fail(format!(
-                "more than the limit of {MAX_CONFIG_BYTES} bytes"
-            )));
-        }
-        let bytes = bytes.strip_prefix(crate::input::BOM).unwrap_or(&bytes);
-        let text = std::str::from_utf8(bytes).map_err(|e| {
-            fail(format!(
-                "not UTF-8 text (invalid byte at offset {})",
-                e.valid_up_to()
-            ))
-        })?;
-        toml::from_str(text).map_err(|e| fail(toml_error(text, &e)))
+    let mut bytes = Vec::new();
+    // It may have grown since the check: read one byte past the limit
+    // to notice, never more.
+    file.take(MAX_CONFIG_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| fail(format!("cannot read it: {e}")))?;
+    if bytes.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(fail(format!(
+            "more than the limit of {MAX_CONFIG_BYTES} bytes"
+        )));
     }
+    let bytes = bytes.strip_prefix(crate::input::BOM).unwrap_or(&bytes);
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        fail(format!(
+            "not UTF-8 text (invalid byte at offset {})",
+            e.valid_up_to()
+        ))
+    })?;
+    toml::from_str(text).map_err(|e| fail(toml_error(text, &e)))
 }
 
 /// What a non-regular file is, in words.
@@ -202,6 +101,7 @@ fn toml_error(text: &str, e: &toml::de::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use anomalyzer_ts::{AnomalyzerConfBuilder, Preset, RobustParams};
 
     #[test]
     fn a_patch_knows_every_field_of_the_library_form() {

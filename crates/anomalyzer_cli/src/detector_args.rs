@@ -7,7 +7,9 @@ use std::path::PathBuf;
 use anomalyzer_ts::{AnomalyzerConf, AnomalyzerConfBuilder, Preset};
 use anyhow::Result;
 
-use crate::conf_file::ConfPatch;
+use anomalyzer_ts::ConfPatch;
+
+use crate::conf_file;
 use crate::exit::BadInput;
 
 /// The detector's configuration as flags. Every flag is optional so that a
@@ -85,7 +87,7 @@ impl DetectorArgs {
     /// The fields given: `--config`'s, with the flags over them.
     pub fn patch(&self) -> Result<ConfPatch> {
         let file = match &self.config {
-            Some(path) => ConfPatch::read(path)?,
+            Some(path) => conf_file::read(path)?,
             None => ConfPatch::default(),
         };
         Ok(file.under(self.flags()))

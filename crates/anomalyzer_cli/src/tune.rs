@@ -22,7 +22,7 @@ use anyhow::{Context, Result};
 use rand_xoshiro::rand_core::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 
-use crate::conf_file::ConfPatch;
+use crate::conf_file;
 use crate::corpus::{read_corpus, SeriesFile};
 use crate::corpus_scoring::{score_series, PointsBar};
 use crate::evaluate::{evaluate_profiles, jobs, judge};
@@ -131,7 +131,7 @@ pub fn run(args: TuneArgs) -> Result<ExitCode> {
         None => Space::default_space(),
     };
     let mut base = match &args.config {
-        Some(path) => ConfPatch::read(path)?.apply(anomalyzer_ts::AnomalyzerConfBuilder::default()),
+        Some(path) => conf_file::read(path)?.apply(anomalyzer_ts::AnomalyzerConfBuilder::default()),
         None => anomalyzer_ts::AnomalyzerConfBuilder::default(),
     };
     base.active_size.get_or_insert(1);

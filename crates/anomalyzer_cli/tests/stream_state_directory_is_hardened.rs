@@ -256,7 +256,7 @@ fn inspect_beside_a_live_writer_never_reports_damage() {
                     break;
                 }
                 i += 1;
-                if i % 20 == 0 {
+                if i.is_multiple_of(20) {
                     std::thread::sleep(Duration::from_millis(1));
                 }
             }

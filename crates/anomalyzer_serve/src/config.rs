@@ -24,7 +24,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use anomalyzer_ts::{AnomalyzerConf, AnomalyzerConfBuilder};
+use anomalyzer_ts::{AnomalyzerConf, AnomalyzerConfBuilder, ConfPatch};
 use globset::{Glob, GlobMatcher, GlobSet, GlobSetBuilder};
 use serde::Deserialize;
 
@@ -35,65 +35,11 @@ use crate::series_key::SeriesKey;
 /// file) cannot exhaust memory.
 pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
 
-/// Detector fields a `[default]` or `[[series]]` block may set; the names
-/// are those of [`AnomalyzerConfBuilder`]'s serde form.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ConfOverlay {
-    methods: Option<Vec<String>>,
-    active_size: Option<usize>,
-    n_seasons: Option<usize>,
-    perm_count: Option<usize>,
-    sensitivity: Option<f64>,
-    upper_bound: Option<f64>,
-    lower_bound: Option<f64>,
-    delay: Option<bool>,
-    seed: Option<u64>,
-    exact_ranks: Option<bool>,
-}
-
-impl ConfOverlay {
-    /// `base` with every field this overlay sets replaced.
-    fn apply(&self, mut b: AnomalyzerConfBuilder) -> AnomalyzerConfBuilder {
-        if let Some(v) = &self.methods {
-            b.methods = Some(v.clone());
-        }
-        if let Some(v) = self.active_size {
-            b.active_size = Some(v);
-        }
-        if let Some(v) = self.n_seasons {
-            b.n_seasons = v;
-        }
-        if let Some(v) = self.perm_count {
-            b.perm_count = v;
-        }
-        if let Some(v) = self.sensitivity {
-            b.sensitivity = v;
-        }
-        if let Some(v) = self.upper_bound {
-            b.upper_bound = Some(v);
-        }
-        if let Some(v) = self.lower_bound {
-            b.lower_bound = Some(v);
-        }
-        if let Some(v) = self.delay {
-            b.delay = v;
-        }
-        if let Some(v) = self.seed {
-            b.seed = v;
-        }
-        if let Some(v) = self.exact_ranks {
-            b.exact_ranks = v;
-        }
-        b
-    }
-}
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawConfig {
     #[serde(default)]
-    default: ConfOverlay,
+    default: ConfPatch,
     #[serde(default)]
     series: Vec<toml::Table>,
 }
@@ -230,10 +176,10 @@ impl ServeConfig {
                     ))
                 }
             };
-            let overlay: ConfOverlay = toml::Value::Table(table)
+            let patch: ConfPatch = toml::Value::Table(table)
                 .try_into()
                 .map_err(|e: toml::de::Error| fail(place(&pattern), e.to_string()))?;
-            let conf = overlay
+            let conf = patch
                 .apply(default_builder.clone())
                 .build()
                 .map_err(|e| fail(place(&pattern), e.to_string()))?;
@@ -367,6 +313,18 @@ perm_count = 50
             c.patterns().collect::<Vec<_>>(),
             ["http_*", "http_*", "*_bytes"]
         );
+    }
+
+    #[test]
+    fn a_block_takes_the_robust_preset_and_its_table() {
+        let text = "[default]\nseed = 3\n\n[[series]]\nmatch = \"latency_*\"\npreset = \"robust\"\n\n[series.robust]\nalert_hold = 20\n";
+        let c = ServeConfig::parse(text, "serve.toml").unwrap();
+        let r = c.resolve(&key("latency_p99", &[]));
+        assert_eq!(r.block, Some(0));
+        assert!(r.conf.has(Method::RobustZ));
+        assert_eq!(r.conf.robust().alert_hold, 20);
+        assert_eq!(r.conf.seed(), 3, "unset fields come from [default]");
+        assert!(!c.resolve(&key("cpu", &[])).conf.has(Method::RobustZ));
     }
 
     #[test]

@@ -53,6 +53,7 @@
 mod anomalyzer;
 mod combine;
 mod conf;
+mod conf_patch;
 mod error;
 mod explanation;
 mod method;
@@ -79,6 +80,7 @@ pub use conf::{
     AnomalyzerConf, AnomalyzerConfBuilder, DEFAULT_METHODS, DEFAULT_N_SEASONS, DEFAULT_PERM_COUNT,
     DEFAULT_SEED, DEFAULT_SENSITIVITY, EXACT_RANKS_MAX_WORK, MAX_PERM_COUNT, MAX_WINDOW,
 };
+pub use conf_patch::ConfPatch;
 pub use error::{Error, Result};
 pub use explanation::{Explanation, Gate, TestScore};
 pub use method::Method;
