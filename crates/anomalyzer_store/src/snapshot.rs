@@ -477,7 +477,7 @@ mod tests {
 
     #[test]
     fn sections_out_of_series_order_are_refused() {
-        let sections = vec![section(3, 1, "a"), section(1, 1, "b")];
+        let sections = [section(3, 1, "a"), section(1, 1, "b")];
         let bytes = encode_sections(&[7; 16], &meta(1), &sections[..1]);
         let mut bytes = bytes;
         bytes.extend_from_slice(&section::encode_section(&sections[1]));
