@@ -69,10 +69,30 @@ pub(crate) fn encode(
         window: window.to_vec(),
         detector_state: detector_state::encode(robust),
     };
-    let mut b =
-        codec::encode_snapshot_header(dir_id, 1, meta.log_generation, meta.log_base_lsn, meta.lsn)
-            .to_vec();
-    b.extend_from_slice(&section::encode_section(&section));
+    encode_sections(dir_id, meta, std::slice::from_ref(&section))
+}
+
+/// The bytes of a version-2 snapshot of any number of series: the header
+/// (at `meta.lsn`, the highest section LSN), then the sections in the
+/// order given, which must be by increasing series id.
+pub(crate) fn encode_sections(
+    dir_id: &DirectoryId,
+    meta: &SnapshotMeta,
+    sections: &[Section],
+) -> Vec<u8> {
+    debug_assert!(sections.windows(2).all(|w| w[0].series < w[1].series));
+    // The section count is bounded by the series ids (u32).
+    let mut b = codec::encode_snapshot_header(
+        dir_id,
+        sections.len() as u32,
+        meta.log_generation,
+        meta.log_base_lsn,
+        meta.lsn,
+    )
+    .to_vec();
+    for section in sections {
+        b.extend_from_slice(&section::encode_section(section));
+    }
     b
 }
 
@@ -271,42 +291,8 @@ pub(crate) fn read(storage: &dyn Storage, path: &Path) -> Result<Option<Snapshot
             ),
         ));
     }
-    let mut sh = [0u8; SECTION_HEADER_LEN];
-    read_exact(r, &mut sh, path, "section header")?;
-    let section = section::decode_section_header(&sh).map_err(|e| match e.into_error(path) {
-        Error::ChecksumMismatch {
-            path,
-            stored,
-            computed,
-            ..
-        } => Error::ChecksumMismatch {
-            path,
-            offset: SNAP_HEADER_LEN as u64,
-            stored,
-            computed,
-        },
-        other => other,
-    })?;
-    let mut crc = crc32c::crc32c(&sh);
-    let mut identity = vec![0u8; section.identity_len as usize];
-    read_exact(r, &mut identity, path, "series identity")?;
-    crc = crc32c::crc32c_append(crc, &identity);
-    let mut conf_bytes = vec![0u8; section.conf_len as usize];
-    read_exact(r, &mut conf_bytes, path, "configuration")?;
-    crc = crc32c::crc32c_append(crc, &conf_bytes);
-    let window = read_window(r, section.window_len as usize, &mut crc, path)?;
-    let state = read_up_to(r, section.state_len as usize, path)?;
-    crc = crc32c::crc32c_append(crc, &state);
-    read_crc(r, crc, path)?;
-    expect_end(r, path)?;
-    let mut c = Cursor {
-        bytes: &identity,
-        at: 0,
-    };
-    let (name, labels) = record::decode_identity(&mut c).map_err(|e| Error::format(path, e))?;
-    if c.rest() != 0 {
-        return Err(Error::format(path, "bytes after the series identity"));
-    }
+    let mut sections = read_sections(r, 1, header.lsn, path)?;
+    let section = sections.remove(0);
     if section.lsn != header.lsn {
         return Err(Error::format(
             path,
@@ -316,17 +302,18 @@ pub(crate) fn read(storage: &dyn Storage, path: &Path) -> Result<Option<Snapshot
             ),
         ));
     }
-    if section.series != SERIES_DEFAULT || !name.is_empty() || !labels.is_empty() {
+    if section.series != SERIES_DEFAULT || !section.name.is_empty() || !section.labels.is_empty() {
         return Err(Error::format(
             path,
             format!(
-                "holds series {} ({name:?}); a single-series directory holds series 0",
-                section.series
+                "holds series {} ({:?}); a single-series directory holds series 0",
+                section.series, section.name
             ),
         ));
     }
-    let conf = check_contents(&conf_bytes, &window, path)?;
-    let robust = detector_state::decode(&state, &conf).map_err(|e| Error::format(path, e))?;
+    let conf = section.conf;
+    let robust = detector_state::decode(&section.detector_state, &conf)
+        .map_err(|e| Error::format(path, e))?;
     if robust.is_none() && !conf.robust_methods().is_empty() && section.push_count > 0 {
         return Err(Error::format(
             path,
@@ -341,7 +328,188 @@ pub(crate) fn read(storage: &dyn Storage, path: &Path) -> Result<Option<Snapshot
         meta,
         conf,
         push_count: section.push_count,
-        window,
+        window: section.window,
         robust,
     }))
+}
+
+/// Reads the `count` sections of a version-2 snapshot at `snapshot_lsn`
+/// and checks that nothing follows them. Each section's CRC, identity and
+/// contents are checked; series ids must increase strictly and no section
+/// may hold a record past the snapshot's LSN. Sections are streamed, so a
+/// damaged count cannot make the reader allocate more than the file holds.
+pub(crate) fn read_sections(
+    r: &mut dyn Read,
+    count: u32,
+    snapshot_lsn: u64,
+    path: &Path,
+) -> Result<Vec<Section>> {
+    let mut sections: Vec<Section> = Vec::new();
+    let mut offset = SNAP_HEADER_LEN as u64;
+    for _ in 0..count {
+        let (section, len) = read_section(r, offset, path)?;
+        if let Some(prev) = sections.last() {
+            if section.series <= prev.series {
+                return Err(Error::format(
+                    path,
+                    format!(
+                        "section of series {} after series {}: sections are by increasing series id",
+                        section.series, prev.series
+                    ),
+                ));
+            }
+        }
+        if section.lsn > snapshot_lsn {
+            return Err(Error::format(
+                path,
+                format!(
+                    "section of series {} at lsn {} in a snapshot at lsn {snapshot_lsn}",
+                    section.series, section.lsn
+                ),
+            ));
+        }
+        offset += len;
+        sections.push(section);
+    }
+    expect_end(r, path)?;
+    Ok(sections)
+}
+
+/// Reads one section starting at file offset `offset`; returns it with its
+/// length in bytes.
+fn read_section(r: &mut dyn Read, offset: u64, path: &Path) -> Result<(Section, u64)> {
+    let mut sh = [0u8; SECTION_HEADER_LEN];
+    read_exact(r, &mut sh, path, "section header")?;
+    let header = section::decode_section_header(&sh).map_err(|e| match e.into_error(path) {
+        Error::ChecksumMismatch {
+            path,
+            stored,
+            computed,
+            ..
+        } => Error::ChecksumMismatch {
+            path,
+            offset,
+            stored,
+            computed,
+        },
+        other => other,
+    })?;
+    let mut crc = crc32c::crc32c(&sh);
+    let mut identity = vec![0u8; header.identity_len as usize];
+    read_exact(r, &mut identity, path, "series identity")?;
+    crc = crc32c::crc32c_append(crc, &identity);
+    let mut conf_bytes = vec![0u8; header.conf_len as usize];
+    read_exact(r, &mut conf_bytes, path, "configuration")?;
+    crc = crc32c::crc32c_append(crc, &conf_bytes);
+    let window = read_window(r, header.window_len as usize, &mut crc, path)?;
+    let state = read_up_to(r, header.state_len as usize, path)?;
+    crc = crc32c::crc32c_append(crc, &state);
+    read_crc(r, crc, path)?;
+    let mut c = Cursor {
+        bytes: &identity,
+        at: 0,
+    };
+    let (name, labels) = record::decode_identity(&mut c).map_err(|e| Error::format(path, e))?;
+    if c.rest() != 0 {
+        return Err(Error::format(path, "bytes after the series identity"));
+    }
+    let conf = check_contents(&conf_bytes, &window, path)?;
+    let section = Section {
+        series: header.series,
+        lsn: header.lsn,
+        name,
+        labels,
+        conf,
+        push_count: header.push_count,
+        last_timestamp_ns: header.last_timestamp_ns,
+        window,
+        detector_state: state,
+    };
+    let len = (SECTION_HEADER_LEN + identity.len() + conf_bytes.len() + 4) as u64
+        + 8 * u64::from(header.window_len)
+        + u64::from(header.state_len);
+    Ok((section, len))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn section(series: u32, lsn: u64, name: &str) -> Section {
+        Section {
+            series,
+            lsn,
+            name: name.to_owned(),
+            labels: vec![("host".to_owned(), format!("h{series}"))],
+            conf: AnomalyzerConf::builder().active_size(1).build().unwrap(),
+            push_count: 3,
+            last_timestamp_ns: Some(1_000 + i64::from(series)),
+            window: vec![1.0, 2.5, -3.0],
+            detector_state: Vec::new(),
+        }
+    }
+
+    fn meta(lsn: u64) -> SnapshotMeta {
+        SnapshotMeta {
+            dir_id: Some([7; 16]),
+            log_generation: 2,
+            log_base_lsn: 0,
+            lsn,
+        }
+    }
+
+    /// Parses the bytes after the snapshot header.
+    fn parse(bytes: &[u8], count: u32, lsn: u64) -> Result<Vec<Section>> {
+        let mut r: &[u8] = &bytes[SNAP_HEADER_LEN..];
+        read_sections(&mut r, count, lsn, Path::new("anomalyzer.snap"))
+    }
+
+    #[test]
+    fn sections_of_many_series_round_trip_with_their_own_lsns() {
+        let sections = vec![
+            section(0, 5, "cpu"),
+            section(1, 9, "mem"),
+            section(4, 2, ""),
+        ];
+        let bytes = encode_sections(&[7; 16], &meta(9), &sections);
+        assert_eq!(parse(&bytes, 3, 9).unwrap(), sections);
+    }
+
+    #[test]
+    fn sections_out_of_series_order_are_refused() {
+        let sections = [section(3, 1, "a"), section(1, 1, "b")];
+        let bytes = encode_sections(&[7; 16], &meta(1), &sections[..1]);
+        let mut bytes = bytes;
+        bytes.extend_from_slice(&section::encode_section(&sections[1]));
+        let err = parse(&bytes, 2, 1).unwrap_err().to_string();
+        assert!(err.contains("increasing series id"), "{err}");
+    }
+
+    #[test]
+    fn a_section_past_the_snapshot_lsn_is_refused() {
+        let bytes = encode_sections(&[7; 16], &meta(4), &[section(0, 8, "a")]);
+        let err = parse(&bytes, 1, 4).unwrap_err().to_string();
+        assert!(err.contains("at lsn 8 in a snapshot at lsn 4"), "{err}");
+    }
+
+    #[test]
+    fn a_damaged_second_section_is_a_checksum_error_at_its_offset() {
+        let sections = vec![section(0, 1, "a"), section(1, 1, "b")];
+        let mut bytes = encode_sections(&[7; 16], &meta(1), &sections);
+        let first = section::encode_section(&sections[0]).len();
+        bytes[SNAP_HEADER_LEN + first + 5] ^= 1;
+        match parse(&bytes, 2, 1) {
+            Err(Error::ChecksumMismatch { offset, .. }) => {
+                assert_eq!(offset, (SNAP_HEADER_LEN + first) as u64)
+            }
+            other => panic!("expected a checksum mismatch, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn bytes_after_the_last_section_are_refused() {
+        let mut bytes = encode_sections(&[7; 16], &meta(1), &[section(0, 1, "a")]);
+        bytes.push(0);
+        assert!(parse(&bytes, 1, 1).is_err());
+    }
 }
