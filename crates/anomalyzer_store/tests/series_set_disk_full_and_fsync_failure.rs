@@ -50,7 +50,7 @@ fn a_full_disk_fails_requests_whole_until_space_returns() {
         .map(|_| Anomalyzer::new(conf(), &[]).unwrap())
         .collect();
     let mut t = 0;
-    let mut check = |set: &SeriesSet, t: i64, bare: &mut [Anomalyzer]| {
+    let check = |set: &SeriesSet, t: i64, bare: &mut [Anomalyzer]| {
         let fates = set.apply_blocking(batch(t)).unwrap();
         for (s, fate) in fates.into_iter().enumerate() {
             let want = bare[s].push((t % 7) as f64 + s as f64).unwrap();
