@@ -55,7 +55,11 @@ fn options(count: u64) -> SeriesSetOptions {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let count: u64 = args.next().map(|a| a.parse()).transpose()?.unwrap_or(1_000_000);
+    let count: u64 = args
+        .next()
+        .map(|a| a.parse())
+        .transpose()?
+        .unwrap_or(1_000_000);
     let temp;
     let dir = match args.next() {
         Some(d) => std::path::PathBuf::from(d),

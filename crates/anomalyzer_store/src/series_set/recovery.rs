@@ -400,7 +400,7 @@ pub(crate) fn open(
             });
         }
     }
-    replay.summary.truncated_bytes = file_len - valid_len;
+    replay.summary.truncated_bytes = file_len.saturating_sub(valid_len);
     replay.summary.series = replay.locations.len() as u64;
     let log = match predecessor {
         Some(snap) => {
