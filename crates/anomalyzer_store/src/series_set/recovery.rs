@@ -254,21 +254,28 @@ pub(crate) fn open(
     let snapshot = {
         let locations = &mut replay.locations;
         let max_lsn = &mut replay.max_section_lsn;
-        sections::read_snapshot(storage, &paths.snap, &mut replay.confs, &mut |entry| {
-            if entry.id as usize != locations.len() {
-                return Err(Error::format(
-                    &paths.snap,
-                    format!(
-                        "section of series {} where series {} was expected: ids are dense",
-                        entry.id,
-                        locations.len()
-                    ),
-                ));
-            }
-            *max_lsn = (*max_lsn).max(entry.last_lsn);
-            locations.push(shards.insert(entry));
-            Ok(())
-        })?
+        let mut reserve = |n: usize| shards.reserve(n);
+        sections::read_snapshot(
+            storage,
+            &paths.snap,
+            &mut replay.confs,
+            &mut reserve,
+            &mut |entry| {
+                if entry.id as usize != locations.len() {
+                    return Err(Error::format(
+                        &paths.snap,
+                        format!(
+                            "section of series {} where series {} was expected: ids are dense",
+                            entry.id,
+                            locations.len()
+                        ),
+                    ));
+                }
+                *max_lsn = (*max_lsn).max(entry.last_lsn);
+                locations.push(shards.insert(entry));
+                Ok(())
+            },
+        )?
     };
     replay.summary.sections = replay.locations.len() as u64;
     replay.dirty = vec![false; replay.locations.len()];
