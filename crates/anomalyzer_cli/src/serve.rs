@@ -13,8 +13,9 @@
 //! acknowledged), only the final snapshot is skipped, so the next start
 //! replays more of the log.
 
+use std::collections::BTreeSet;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,7 +33,7 @@ use tokio::sync::watch;
 
 use crate::diag::eprint_line;
 use crate::exit::{BadInput, SUCCESS};
-use crate::serve_flags::{parse_client_timeout, parse_probability, RemoteWriteUrl};
+use crate::serve_flags::{parse_client_timeout, parse_listen, parse_probability, RemoteWriteUrl};
 
 /// Default `--max-series`.
 const DEFAULT_MAX_SERIES: u64 = 1_000_000;
@@ -44,7 +45,7 @@ pub struct ServeArgs {
     #[arg(long, value_name = "DIR")]
     pub state: PathBuf,
     /// Address to listen on (port 0 picks a free port; the address is printed)
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9464")]
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9464", value_parser = parse_listen)]
     pub listen: SocketAddr,
     /// Detector configuration file (TOML): `[default]` and `[[series]]` blocks;
     /// applies to series created from now on
@@ -91,6 +92,14 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         ..ServeOptions::default()
     };
     options.check().map_err(|e| BadInput(e.to_string()))?;
+    // The one place the remote_write output is to be connected: until its
+    // client is built in, the flag is refused rather than ignored.
+    if let Some(url) = &args.remote_write {
+        return Err(BadInput(format!(
+            "--remote-write {url}: the remote_write output client is not built into this version yet"
+        ))
+        .into());
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("anomalyzer-serve")
@@ -113,14 +122,6 @@ async fn serve(
         .local_addr()
         .context("cannot read the bound address")?;
     let metrics = ServiceMetrics::default();
-    // The one place the remote_write output is to be connected: until its
-    // client is built in, the flag is refused rather than ignored.
-    if let Some(url) = &args.remote_write {
-        return Err(BadInput(format!(
-            "--remote-write {url}: the remote_write output client is not built into this version yet"
-        ))
-        .into());
-    }
     let slot = Arc::new(Starting::<DurableStore>::new());
     let app =
         router(Arc::clone(&slot), metrics.clone(), options).map_err(|e| BadInput(e.to_string()))?;
@@ -149,7 +150,7 @@ async fn serve(
     match recovered {
         Ok((store, summary)) => {
             eprint_line!("recovered {}: {summary}", args.state.display());
-            report_config_changes(&summary, args.config.as_deref());
+            report_config_changes(&summary, &config, args.config.as_deref());
             if slot.install(store).is_err() {
                 unreachable!("the store is installed once, here");
             }
@@ -229,7 +230,36 @@ impl Shutdown {
 }
 
 /// Says on stderr which series keep a configuration other than the one
-/// `--config` now gives them: a changed file applies to new series only.
-fn report_config_changes(summary: &RecoverySummary, config: Option<&std::path::Path>) {
-    let _ = (summary, config);
+/// `--config` now gives them (a changed file applies to new series only),
+/// with the file's patterns that now match them.
+fn report_config_changes(summary: &RecoverySummary, config: &ServeConfig, file: Option<&Path>) {
+    let count = summary.changed_conf_count();
+    if count == 0 {
+        return;
+    }
+    let listed = summary.changed_conf();
+    let patterns: Vec<&str> = config.patterns().collect();
+    let mut matched: BTreeSet<String> = BTreeSet::new();
+    for key in listed {
+        matched.insert(match config.resolve(key).block {
+            Some(i) => format!(
+                "[[series]] match = {:?}",
+                patterns.get(i).copied().unwrap_or("?")
+            ),
+            None => "[default]".to_owned(),
+        });
+    }
+    let names: Vec<String> = listed.iter().map(ToString::to_string).collect();
+    let more = count.saturating_sub(listed.len() as u64);
+    let origin = file.map_or_else(
+        || "no --config".to_owned(),
+        |f| format!("--config {}", f.display()),
+    );
+    eprint_line!(
+        "{origin}: a changed configuration applies to new series only: {count} existing series keep \
+         the configuration they were created with (what now matches them: {}): {}{}",
+        matched.into_iter().collect::<Vec<_>>().join(", "),
+        names.join(", "),
+        if more > 0 { format!(" and {more} more") } else { String::new() }
+    );
 }

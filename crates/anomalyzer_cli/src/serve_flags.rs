@@ -2,6 +2,7 @@
 //! well by itself: the remote_write URL, probabilities and timeouts.
 
 use std::fmt;
+use std::net::SocketAddr;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -50,6 +51,15 @@ impl fmt::Display for RemoteWriteUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.0.fmt(f)
     }
+}
+
+/// `--listen ADDR`: an IP address and a port (`127.0.0.1:9464`,
+/// `[::1]:0`); host names are not looked up, so what is bound is what is
+/// written.
+pub fn parse_listen(text: &str) -> Result<SocketAddr, String> {
+    text.trim().parse().map_err(|_| {
+        format!("{text:?} is not an IP address and port such as 127.0.0.1:9464 or [::1]:9464")
+    })
 }
 
 /// `--metrics-min-score X`: a probability in [0, 1].
@@ -114,6 +124,11 @@ mod tests {
         assert!(parse_probability("1.5").unwrap_err().contains("[0, 1]"));
         assert!(parse_probability("NaN").is_err());
         assert!(parse_probability("x").unwrap_err().contains("not a number"));
+        assert_eq!(parse_listen("127.0.0.1:0").unwrap().port(), 0);
+        assert!(parse_listen("[::1]:9464").is_ok());
+        assert!(parse_listen("localhost:9464")
+            .unwrap_err()
+            .contains("IP address and port"));
         assert_eq!(parse_client_timeout("1.5"), Ok(Duration::from_millis(1500)));
         for bad in ["0", "-1", "inf", "NaN", "3601"] {
             assert!(parse_client_timeout(bad).is_err(), "{bad}");

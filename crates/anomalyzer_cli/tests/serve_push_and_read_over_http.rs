@@ -101,3 +101,29 @@ fn pushed_points_are_scored_listed_explained_and_exported() {
     let (status, stderr) = server.terminate();
     assert!(status.success(), "{status:?}\n{stderr}");
 }
+
+/// The README's push example, run against the real binary.
+#[test]
+fn the_readme_push_example_is_accepted() {
+    let readme = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md"),
+    )
+    .unwrap();
+    let section = &readme[readme
+        .find("## Run the service")
+        .expect("README has the section")..];
+    let body = section
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("-d '"))
+        .and_then(|l| l.strip_suffix('\''))
+        .expect("README has a push body");
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("state"), &[]);
+    server.wait_ready(None);
+    let answer = server.push(body);
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(answer.json()["accepted"], 1);
+    assert_eq!(answer.json()["results"][0]["series"], "http_requests");
+    let (status, stderr) = server.terminate();
+    assert!(status.success(), "{stderr}");
+}

@@ -202,7 +202,7 @@ fn acknowledged_points_survive_sigkill_exactly_once_with_identical_scores() {
                 known: series.iter().map(|&s| (s, Known::default())).collect(),
                 series,
                 in_flight: None,
-                rng: Xoshiro256PlusPlus::seed_from_u64(seed ^ (c as u64 + 1) * 0x5851_f42d),
+                rng: Xoshiro256PlusPlus::seed_from_u64(seed ^ ((c as u64 + 1) * 0x5851_f42d)),
                 requests: 0,
             }
         })
