@@ -276,7 +276,9 @@ async fn push<S: SeriesStore>(
     if !state.store.is_ready() {
         return json_error(StatusCode::SERVICE_UNAVAILABLE, &not_ready());
     }
-    let request = match parse_push(&body, &state.options.limits) {
+    let limits = state.options.limits;
+    let parsed = off_the_runtime_if_large(body.len(), move || parse_push(&body, &limits)).await;
+    let request = match parsed {
         Ok(request) => request,
         Err(e) => return json_error(StatusCode::BAD_REQUEST, &e),
     };
@@ -311,17 +313,41 @@ async fn write<S: SeriesStore>(
     if !state.store.is_ready() {
         return (StatusCode::SERVICE_UNAVAILABLE, not_ready().to_string()).into_response();
     }
-    let batch = match decode_write_request(
-        &body,
-        &state.options.limits,
-        state.options.max_decoded_bytes,
-    ) {
+    let limits = state.options.limits;
+    let max_decoded = state.options.max_decoded_bytes;
+    let decoded = off_the_runtime_if_large(body.len(), move || {
+        decode_write_request(&body, &limits, max_decoded)
+    })
+    .await;
+    let batch = match decoded {
         Ok(batch) => batch,
         Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
     };
     match apply(&state, &batch).await {
         Ok(_) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => (status_of(&e), e.to_string()).into_response(),
+    }
+}
+
+/// Bodies at least this large are decoded on a blocking thread: a 16 MiB
+/// body takes a good part of a second to parse, which would stall every
+/// other request sharing the runtime's worker.
+const BLOCKING_DECODE_BYTES: usize = 1 << 20;
+
+/// Runs `decode` inline for a small body, on tokio's blocking pool for a
+/// large one.
+async fn off_the_runtime_if_large<T: Send + 'static>(
+    body_len: usize,
+    decode: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    if body_len < BLOCKING_DECODE_BYTES {
+        return decode();
+    }
+    match tokio::task::spawn_blocking(decode).await {
+        Ok(decoded) => decoded,
+        // The task is never cancelled, so this is a panic of the decoder:
+        // carried on as if it had happened inline.
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
     }
 }
 
