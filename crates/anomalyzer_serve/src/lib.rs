@@ -25,6 +25,7 @@
 mod auth;
 mod batch;
 mod config;
+mod durable_store;
 mod error;
 mod exposition;
 mod http_server;
@@ -40,6 +41,7 @@ mod timestamp;
 pub use auth::AuthToken;
 pub use batch::{Batch, Point, PointOutcome, RejectReason};
 pub use config::{Resolved, ServeConfig, MAX_CONFIG_BYTES};
+pub use durable_store::{DurableOptions, DurableStore, RecoverySummary, MAX_LISTED_CHANGED};
 pub use error::{Error, Result};
 pub use exposition::{
     openmetrics_to_text_004, render as render_metrics, wants_openmetrics, ServiceMetrics,
