@@ -20,10 +20,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::scratch_store::{DurableOptions, DurableStore, RecoverySummary}; // SCRATCH
 use anomalyzer_serve::{
-    router, AuthToken, ConnectionOptions, Drained, ServeConfig, ServeOptions, ServiceMetrics,
-    Starting,
+    router, AuthToken, ConnectionOptions, Drained, DurableOptions, DurableStore, RecoverySummary,
+    ServeConfig, ServeOptions, ServiceMetrics, Starting,
 };
 use anomalyzer_store::SyncPolicy;
 use anyhow::{Context, Result};
