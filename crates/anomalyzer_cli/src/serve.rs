@@ -148,7 +148,7 @@ async fn serve(
         .context("the recovery thread failed")?;
     match recovered {
         Ok((store, summary)) => {
-            eprint_line!("recovered {}: {summary}", args.state.display());
+            eprint_line!("state {}: {summary}", args.state.display());
             report_config_changes(&summary, &config, args.config.as_deref());
             if slot.install(store).is_err() {
                 unreachable!("the store is installed once, here");

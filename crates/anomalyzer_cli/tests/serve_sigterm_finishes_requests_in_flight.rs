@@ -82,6 +82,12 @@ fn finishes_in_flight_on(signal: &str) {
     assert_eq!(all, reference(&values));
     let server = Server::start(&state, &[]);
     server.wait_ready(None);
+    // The shutdown's snapshot holds everything: nothing is replayed.
+    let summary = server.wait_for_line("recovered");
+    assert!(
+        summary.contains("recovered 1 series (1 from the snapshot), replayed 0 log records"),
+        "{summary}"
+    );
     let listed = server.get("/api/v1/series").json();
     assert_eq!(listed["series"][0]["points"], 30, "{listed}");
     let (status, stderr) = server.terminate();
