@@ -30,7 +30,9 @@ mod exposition;
 mod out_of_order;
 mod push_json;
 mod remote_write;
+mod remote_write_output;
 mod router;
+mod score_sink;
 mod series_key;
 mod store;
 mod timestamp;
@@ -40,8 +42,9 @@ pub use batch::{Batch, Point, PointOutcome, RejectReason};
 pub use config::{Resolved, ServeConfig, MAX_CONFIG_BYTES};
 pub use error::{Error, Result};
 pub use exposition::{
-    openmetrics_to_text_004, render as render_metrics, wants_openmetrics, ServiceMetrics,
-    CONTENT_TYPE as METRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE as METRICS_TEXT_CONTENT_TYPE,
+    openmetrics_to_text_004, render as render_metrics, wants_openmetrics, DropReason,
+    RemoteWriteMetrics, ServiceMetrics, CONTENT_TYPE as METRICS_CONTENT_TYPE,
+    TEXT_CONTENT_TYPE as METRICS_TEXT_CONTENT_TYPE,
 };
 pub use out_of_order::{admits, plan_order};
 pub use push_json::{error_response, parse_push, push_response, PushRequest};
@@ -49,7 +52,11 @@ pub use remote_write::{
     decode_write_request, encode_write_request, score_write_request, Label, Sample, TimeSeries,
     WriteRequest, NAME_LABEL, SCORE_METRIC,
 };
+pub use remote_write_output::{
+    FlushReport, RemoteWriteOptions, RemoteWriter, USER_AGENT as REMOTE_WRITE_USER_AGENT,
+};
 pub use router::{router, ServeOptions, DEFAULT_BODY_LIMIT, DEFAULT_MAX_DECODED_BYTES};
+pub use score_sink::ScoreSink;
 pub use series_key::{IdentityLimits, SeriesKey, SERIES_LABEL};
 pub use store::{LastPoint, SeriesStatus, SeriesStore, StoreStats};
 pub use timestamp::Timestamp;

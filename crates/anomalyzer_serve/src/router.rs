@@ -34,6 +34,7 @@ use crate::error::{Error, Result};
 use crate::exposition::{self, ServiceMetrics};
 use crate::push_json::{error_response, parse_push, push_response};
 use crate::remote_write::decode_write_request;
+use crate::score_sink::ScoreSink;
 use crate::series_key::{IdentityLimits, SeriesKey};
 use crate::store::SeriesStore;
 
@@ -56,6 +57,9 @@ pub struct ServeOptions {
     pub metrics_min_score: f64,
     /// `--auth-token-file`: when set, every route but `/healthz` needs it.
     pub auth: Option<AuthToken>,
+    /// Where every scored point goes once durable, e.g. the
+    /// `--remote-write` output ([`RemoteWriter`](crate::RemoteWriter)).
+    pub score_sink: Option<Arc<dyn ScoreSink>>,
 }
 
 impl Default for ServeOptions {
@@ -66,6 +70,7 @@ impl Default for ServeOptions {
             limits: IdentityLimits::default(),
             metrics_min_score: 0.0,
             auth: None,
+            score_sink: None,
         }
     }
 }
@@ -257,7 +262,8 @@ async fn write<S: SeriesStore>(
     }
 }
 
-/// Applies a batch and counts what became of its points.
+/// Applies a batch, counts what became of its points and hands the scores
+/// of a successful (so durable) apply to the score sink.
 async fn apply<S: SeriesStore>(state: &AppState<S>, batch: &Batch) -> Result<Vec<PointOutcome>> {
     for &(reason, n) in batch.skipped() {
         state.metrics.count_rejected(reason, n);
@@ -273,6 +279,9 @@ async fn apply<S: SeriesStore>(state: &AppState<S>, batch: &Batch) -> Result<Vec
                 }
             }
             state.metrics.count_scored(scored);
+            if let Some(sink) = &state.options.score_sink {
+                sink.scored(batch.points(), outcomes);
+            }
         }
         Err(Error::TooManySeries { .. }) => {
             state
