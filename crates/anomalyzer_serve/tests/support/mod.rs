@@ -5,6 +5,7 @@
 
 #![allow(dead_code)] // each test binary uses part of this module
 
+pub mod prometheus;
 pub mod receiver;
 
 use std::collections::BTreeMap;
