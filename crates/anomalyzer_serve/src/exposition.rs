@@ -178,6 +178,11 @@ impl RemoteWriteMetrics {
         self.queue_samples.set(saturating_i64(n as u64));
     }
 
+    /// Adds `delta` (negative: removes) to the samples waiting.
+    pub fn add_queued(&self, delta: i64) {
+        self.queue_samples.inc_by(delta);
+    }
+
     /// Samples the receiver accepted so far.
     #[must_use]
     pub fn sent(&self) -> u64 {

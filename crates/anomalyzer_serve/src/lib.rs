@@ -30,6 +30,7 @@ mod exposition;
 mod out_of_order;
 mod push_json;
 mod remote_write;
+mod remote_write_options;
 mod remote_write_output;
 mod router;
 mod score_sink;
@@ -52,9 +53,8 @@ pub use remote_write::{
     decode_write_request, encode_write_request, score_write_request, Label, Sample, TimeSeries,
     WriteRequest, NAME_LABEL, SCORE_METRIC,
 };
-pub use remote_write_output::{
-    FlushReport, RemoteWriteOptions, RemoteWriter, USER_AGENT as REMOTE_WRITE_USER_AGENT,
-};
+pub use remote_write_options::{RemoteWriteOptions, MAX_SHARDS as REMOTE_WRITE_MAX_SHARDS};
+pub use remote_write_output::{FlushReport, RemoteWriter, USER_AGENT as REMOTE_WRITE_USER_AGENT};
 pub use router::{router, ServeOptions, DEFAULT_BODY_LIMIT, DEFAULT_MAX_DECODED_BYTES};
 pub use score_sink::ScoreSink;
 pub use series_key::{IdentityLimits, SeriesKey, SERIES_LABEL};

@@ -29,9 +29,11 @@ fn ms(t: i64) -> Timestamp {
     Timestamp::from_millis(t).unwrap()
 }
 
-/// Options for tests: small batches, short waits.
+/// Options for tests: one shard (so requests come in a known order),
+/// small batches, short waits.
 fn options(url: &str, batch: usize) -> RemoteWriteOptions {
     RemoteWriteOptions {
+        shards: 1,
         max_samples_per_request: batch,
         batch_deadline: Duration::from_millis(200),
         min_backoff: Duration::from_millis(10),
@@ -108,6 +110,63 @@ async fn scores_are_batched_by_count_then_by_time_with_their_labels() {
     assert_eq!(metrics.queued(), 0);
     let report = writer.shutdown(Duration::from_secs(5)).await;
     assert!(report.flushed && report.dropped == 0, "{report:?}");
+}
+
+#[tokio::test]
+async fn shards_send_concurrently_and_keep_each_series_in_order() {
+    let receiver = Receiver::start(&[503, 503, 503]).await;
+    let metrics = RemoteWriteMetrics::default();
+    let opts = RemoteWriteOptions {
+        shards: 4,
+        ..options(&receiver.url, 50)
+    };
+    let writer = RemoteWriter::start(opts, metrics.clone()).unwrap();
+    let keys: Vec<SeriesKey> = (0..40)
+        .map(|i| key("load", &[("host", &format!("h{i}"))]))
+        .collect();
+    // Offered in several calls, as requests would.
+    for t in 0..25 {
+        writer.offer(keys.iter().map(|k| (k, ms(t), t as f64 / 25.0)));
+    }
+    let report = writer.shutdown(Duration::from_secs(10)).await;
+    assert!(report.flushed, "{report:?}");
+    assert_eq!(metrics.sent(), 1_000);
+    assert_eq!(metrics.failed_requests(), 3);
+    let requests = receiver.requests();
+    let mut seen: std::collections::HashMap<String, Vec<i64>> = Default::default();
+    for r in &requests {
+        assert!(r.points.len() <= 50);
+        for p in &r.points {
+            seen.entry(p.key.to_string())
+                .or_default()
+                .push(p.timestamp.as_millis());
+        }
+    }
+    assert_eq!(seen.len(), 40);
+    // A retried batch arrives again as it was; in order of first arrival,
+    // every series' samples arrive in time order, all of them.
+    for (series, times) in &seen {
+        let mut firsts: Vec<i64> = Vec::new();
+        for t in times {
+            if !firsts.contains(t) {
+                firsts.push(*t);
+            }
+        }
+        assert_eq!(firsts, (0..25).collect::<Vec<i64>>(), "{series}: {times:?}");
+    }
+    // What was accepted holds every sample exactly once.
+    let accepted: Vec<(String, i64)> = requests
+        .iter()
+        .filter(|r| r.status == 204)
+        .flat_map(|r| {
+            r.points
+                .iter()
+                .map(|p| (p.key.to_string(), p.timestamp.as_millis()))
+        })
+        .collect();
+    let distinct: std::collections::HashSet<&(String, i64)> = accepted.iter().collect();
+    assert_eq!((accepted.len(), distinct.len()), (1_000, 1_000));
+    assert_eq!(requests.iter().filter(|r| r.status == 503).count(), 3);
 }
 
 #[tokio::test]

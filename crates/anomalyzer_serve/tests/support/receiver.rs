@@ -20,6 +20,8 @@ pub struct Received {
     pub headers: HeaderMap,
     /// The samples, decoded with the service's own remote_write decoder.
     pub points: Vec<Point>,
+    /// The status it was answered.
+    pub status: u16,
 }
 
 #[derive(Default)]
@@ -103,14 +105,15 @@ async fn receive(
 ) -> (StatusCode, String) {
     let batch = decode_write_request(&body, &IdentityLimits::default(), 64 << 20)
         .expect("the output sends valid remote_write bodies");
+    let status = inner.script.lock().unwrap().pop_front().unwrap_or(204);
     inner.requests.lock().unwrap().push(Received {
         headers,
         points: batch.into_points(),
+        status,
     });
     if let Some(gate) = &inner.gate {
         gate.acquire().await.unwrap().forget();
     }
-    let status = inner.script.lock().unwrap().pop_front().unwrap_or(204);
     (
         StatusCode::from_u16(status).unwrap(),
         format!("scripted answer {status}"),
