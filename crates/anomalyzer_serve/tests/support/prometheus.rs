@@ -71,6 +71,8 @@ impl Prometheus {
             ))
             .arg(format!("--web.listen-address={addr}"))
             .arg("--web.enable-remote-write-receiver")
+            // For `reload`: POST /-/reload.
+            .arg("--web.enable-lifecycle")
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
@@ -105,6 +107,24 @@ impl Prometheus {
     /// Its remote-write receiver.
     pub fn write_url(&self) -> String {
         format!("{}/api/v1/write", self.url())
+    }
+
+    /// Replaces `prometheus.yml` with `config` and makes Prometheus load
+    /// it (`POST /-/reload`), which must succeed.
+    pub async fn reload(&self, config: &str) {
+        fs::write(self.dir.path().join("prometheus.yml"), config).unwrap();
+        let answer = reqwest::Client::new()
+            .post(format!("{}/-/reload", self.url()))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("reload: {e}"));
+        let status = answer.status();
+        assert!(
+            status.is_success(),
+            "reload: {status}: {}\nlog:\n{}",
+            answer.text().await.unwrap_or_default(),
+            self.log()
+        );
     }
 
     /// What Prometheus logged so far.
@@ -180,4 +200,36 @@ pub fn labels_of(result: &Value) -> Vec<(String, String)> {
         .collect();
     labels.sort();
     labels
+}
+
+/// A `prometheus.yml` for the round trip of issue 12: Prometheus scrapes
+/// itself (`job="prometheus"`) and the service's `/metrics`
+/// (`job="anomalyzer"`) every second, and remote-writes what it scrapes
+/// into the service's `/api/v1/write` within a second. The scores the
+/// service writes back (`anomaly_score`) are not sent to it again: that
+/// would score scores, and each round would nest one more `series` label.
+pub fn round_trip_config(prometheus: SocketAddr, service: SocketAddr) -> String {
+    format!(
+        r#"global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+scrape_configs:
+  - job_name: prometheus
+    static_configs:
+      - targets: ["{prometheus}"]
+  - job_name: anomalyzer
+    static_configs:
+      - targets: ["{service}"]
+remote_write:
+  - url: "http://{service}/api/v1/write"
+    queue_config:
+      batch_send_deadline: 1s
+      min_backoff: 50ms
+      max_backoff: 1s
+    write_relabel_configs:
+      - source_labels: [__name__]
+        regex: anomaly_score
+        action: drop
+"#
+    )
 }
