@@ -8,7 +8,6 @@
 
 use std::fs;
 use std::net::{SocketAddr, TcpListener};
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -130,10 +129,6 @@ impl Prometheus {
     /// What Prometheus logged so far.
     pub fn log(&self) -> String {
         fs::read_to_string(self.dir.path().join("prometheus.log")).unwrap_or_default()
-    }
-
-    pub fn dir(&self) -> &Path {
-        self.dir.path()
     }
 
     /// The `data.result` of an instant query (`/api/v1/query`), which must
