@@ -22,7 +22,8 @@ use std::time::Duration;
 
 use anomalyzer_serve::{
     router, AuthToken, ConnectionOptions, Drained, DurableOptions, DurableStore, RecoverySummary,
-    ServeConfig, ServeOptions, ServiceMetrics, Starting,
+    RemoteWriteOptions, RemoteWriter, ScoreSink, ServeConfig, ServeOptions, ServiceMetrics,
+    Starting,
 };
 use anomalyzer_store::SyncPolicy;
 use anyhow::{Context, Result};
@@ -33,6 +34,10 @@ use tokio::sync::watch;
 use crate::diag::eprint_line;
 use crate::exit::{BadInput, SUCCESS};
 use crate::serve_flags::{parse_client_timeout, parse_listen, parse_probability, RemoteWriteUrl};
+
+/// How long the `--remote-write` output may take at shutdown to send what
+/// is queued.
+const REMOTE_WRITE_FLUSH_DEADLINE: Duration = Duration::from_secs(5);
 
 /// Default `--max-series`.
 const DEFAULT_MAX_SERIES: u64 = 1_000_000;
@@ -91,26 +96,27 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         ..ServeOptions::default()
     };
     options.check().map_err(|e| BadInput(e.to_string()))?;
-    // The one place the remote_write output is to be connected: until its
-    // client is built in, the flag is refused rather than ignored.
-    if let Some(url) = &args.remote_write {
-        return Err(BadInput(format!(
-            "--remote-write {url}: the remote_write output client is not built into this version yet"
-        ))
-        .into());
+    // Checked before anything is bound; started in the runtime, below.
+    let remote_write = args
+        .remote_write
+        .as_ref()
+        .map(|url| RemoteWriteOptions::new(url.uri().to_string()));
+    if let Some(output) = &remote_write {
+        output.check().map_err(|e| BadInput(e.to_string()))?;
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("anomalyzer-serve")
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(serve(args, Arc::new(config), options))
+    runtime.block_on(serve(args, Arc::new(config), options, remote_write))
 }
 
 async fn serve(
     args: ServeArgs,
     config: Arc<ServeConfig>,
-    options: ServeOptions,
+    mut options: ServeOptions,
+    remote_write: Option<RemoteWriteOptions>,
 ) -> Result<ExitCode> {
     // Signals first, so a SIGTERM right after start-up is not lost.
     let shutdown = Shutdown::listen()?;
@@ -121,6 +127,17 @@ async fn serve(
         .local_addr()
         .context("cannot read the bound address")?;
     let metrics = ServiceMetrics::default();
+    let output = match remote_write {
+        Some(output) => {
+            let url = output.url.clone();
+            let writer = RemoteWriter::start(output, metrics.remote_write())
+                .map_err(|e| BadInput(e.to_string()))?;
+            eprint_line!("remote-write: every score goes to {url} as anomaly_score");
+            Some(Arc::new(writer))
+        }
+        None => None,
+    };
+    options.score_sink = output.clone().map(|writer| writer as Arc<dyn ScoreSink>);
     let slot = Arc::new(Starting::<DurableStore>::new());
     let app =
         router(Arc::clone(&slot), metrics.clone(), options).map_err(|e| BadInput(e.to_string()))?;
@@ -171,12 +188,36 @@ async fn serve(
             "shutting down: connections still open after the drain timeout were dropped ({open} open at the start)"
         );
     }
-    if let Some(store) = slot.get().cloned() {
-        tokio::task::spawn_blocking(move || store.shutdown())
-            .await
-            .context("the shutdown thread failed")?
-            .map_err(|e| anyhow::Error::msg(format!("shutting down: {e}")))?;
+    // No request is in flight any more, so no score is added: the output
+    // flushes while the store syncs and snapshots.
+    let flush = async {
+        match &output {
+            Some(writer) => Some(writer.shutdown(REMOTE_WRITE_FLUSH_DEADLINE).await),
+            None => None,
+        }
+    };
+    let store_shutdown = async {
+        match slot.get().cloned() {
+            Some(store) => tokio::task::spawn_blocking(move || store.shutdown())
+                .await
+                .context("the shutdown thread failed")?
+                .map_err(|e| anyhow::Error::msg(format!("shutting down: {e}"))),
+            None => Ok(()),
+        }
+    };
+    let (flushed, stored) = tokio::join!(flush, store_shutdown);
+    if let Some(report) = flushed {
+        if report.flushed {
+            eprint_line!("shutting down: remote-write: every queued score was sent");
+        } else {
+            eprint_line!(
+                "shutting down: remote-write: {} scores not sent within {} s, dropped",
+                report.dropped,
+                REMOTE_WRITE_FLUSH_DEADLINE.as_secs()
+            );
+        }
     }
+    stored?;
     eprint_line!(
         "shut down: state synced and snapshotted in {}",
         args.state.display()

@@ -15,7 +15,6 @@ pub struct RemoteWriteUrl(http::Uri);
 
 impl RemoteWriteUrl {
     /// The parsed URL.
-    #[allow(dead_code)] // read by the remote_write output once it is built in
     pub fn uri(&self) -> &http::Uri {
         &self.0
     }

@@ -13,6 +13,10 @@
 //! | `anomalyzer_rejected_points_total{reason}` | counter | points not scored, by reason |
 //! | `anomalyzer_fsync_seconds` | histogram | time per fsync of the store |
 //! | `anomalyzer_wal_bytes` | gauge | bytes in the write-ahead log |
+//! | `anomalyzer_remote_write_samples_total` | counter | `--remote-write` samples the receiver accepted |
+//! | `anomalyzer_remote_write_dropped_samples_total{reason}` | counter | samples given up: `queue full`, `rejected`, `shutdown` |
+//! | `anomalyzer_remote_write_failed_requests_total` | counter | remote_write requests that failed (each retry counts) |
+//! | `anomalyzer_remote_write_queue_samples` | gauge | samples waiting to be sent |
 
 use std::fmt;
 use std::sync::Arc;
@@ -21,7 +25,7 @@ use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
@@ -88,6 +92,149 @@ struct ReasonLabel {
     reason: &'static str,
 }
 
+/// Why the `--remote-write` output gave up on samples: the `reason` label
+/// of `anomalyzer_remote_write_dropped_samples_total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DropReason {
+    /// The queue was at its capacity when the samples were scored.
+    QueueFull,
+    /// The receiver answered a 4xx other than 429: sending again would not help.
+    Rejected,
+    /// Still queued or in flight when the shutdown deadline passed.
+    Shutdown,
+}
+
+impl DropReason {
+    /// Every reason, in a fixed order (for the exposition).
+    pub const ALL: [DropReason; 3] = [
+        DropReason::QueueFull,
+        DropReason::Rejected,
+        DropReason::Shutdown,
+    ];
+
+    /// The reason in words, as exported.
+    #[must_use]
+    pub fn reason(self) -> &'static str {
+        match self {
+            DropReason::QueueFull => "queue full",
+            DropReason::Rejected => "rejected",
+            DropReason::Shutdown => "shutdown",
+        }
+    }
+}
+
+/// The counters of the `--remote-write` output. Exported whether or not
+/// the output is on, so dashboards and alerts see zeros, not gaps.
+#[derive(Debug, Clone)]
+pub struct RemoteWriteMetrics {
+    samples: Counter,
+    dropped: Family<ReasonLabel, Counter>,
+    failed_requests: Counter,
+    queue_samples: Gauge,
+}
+
+impl Default for RemoteWriteMetrics {
+    fn default() -> Self {
+        let dropped = Family::<ReasonLabel, Counter>::default();
+        for reason in DropReason::ALL {
+            let _ = dropped.get_or_create(&ReasonLabel {
+                reason: reason.reason(),
+            });
+        }
+        RemoteWriteMetrics {
+            samples: Counter::default(),
+            dropped,
+            failed_requests: Counter::default(),
+            queue_samples: Gauge::default(),
+        }
+    }
+}
+
+impl RemoteWriteMetrics {
+    /// Counts samples the receiver accepted.
+    pub fn count_sent(&self, n: u64) {
+        self.samples.inc_by(n);
+    }
+
+    /// Counts samples given up, for `reason`.
+    pub fn count_dropped(&self, reason: DropReason, n: u64) {
+        if n > 0 {
+            self.dropped
+                .get_or_create(&ReasonLabel {
+                    reason: reason.reason(),
+                })
+                .inc_by(n);
+        }
+    }
+
+    /// Counts one failed request (an error status or no answer).
+    pub fn count_failed_request(&self) {
+        self.failed_requests.inc();
+    }
+
+    /// Sets the number of samples waiting in the queue.
+    pub fn set_queued(&self, n: usize) {
+        self.queue_samples.set(saturating_i64(n as u64));
+    }
+
+    /// Adds `delta` (negative: removes) to the samples waiting.
+    pub fn add_queued(&self, delta: i64) {
+        self.queue_samples.inc_by(delta);
+    }
+
+    /// Samples the receiver accepted so far.
+    #[must_use]
+    pub fn sent(&self) -> u64 {
+        self.samples.get()
+    }
+
+    /// Samples dropped so far for `reason`.
+    #[must_use]
+    pub fn dropped(&self, reason: DropReason) -> u64 {
+        self.dropped
+            .get_or_create(&ReasonLabel {
+                reason: reason.reason(),
+            })
+            .get()
+    }
+
+    /// Requests that failed so far.
+    #[must_use]
+    pub fn failed_requests(&self) -> u64 {
+        self.failed_requests.get()
+    }
+
+    /// Samples waiting in the queue now.
+    #[must_use]
+    pub fn queued(&self) -> u64 {
+        u64::try_from(self.queue_samples.get()).unwrap_or(0)
+    }
+
+    fn register(&self, registry: &mut Registry) {
+        registry.register(
+            "anomalyzer_remote_write_samples",
+            "Scores the remote-write receiver accepted",
+            self.samples.clone(),
+        );
+        registry.register(
+            "anomalyzer_remote_write_dropped_samples",
+            "Scores not remote-written, by reason",
+            self.dropped.clone(),
+        );
+        registry.register(
+            "anomalyzer_remote_write_failed_requests",
+            "Remote-write requests that failed, each retry counted",
+            self.failed_requests.clone(),
+        );
+        registry.register(
+            "anomalyzer_remote_write_queue_samples",
+            "Scores waiting to be remote-written",
+            self.queue_samples.clone(),
+        );
+    }
+}
+
 /// The counters and histogram the service keeps itself. Clones share the
 /// same values, so the store can hold [`fsync_seconds`](Self::fsync_seconds)
 /// while the router counts points.
@@ -96,6 +243,7 @@ pub struct ServiceMetrics {
     points: Counter,
     rejected: Family<ReasonLabel, Counter>,
     fsync_seconds: Histogram,
+    remote_write: RemoteWriteMetrics,
 }
 
 impl Default for ServiceMetrics {
@@ -113,6 +261,7 @@ impl Default for ServiceMetrics {
             rejected,
             // 100 µs to about 3.3 s, doubling.
             fsync_seconds: Histogram::new(exponential_buckets(0.0001, 2.0, 16)),
+            remote_write: RemoteWriteMetrics::default(),
         }
     }
 }
@@ -136,6 +285,13 @@ impl ServiceMetrics {
     #[must_use]
     pub fn fsync_seconds(&self) -> Histogram {
         self.fsync_seconds.clone()
+    }
+
+    /// The `--remote-write` output's counters, for
+    /// [`RemoteWriter::start`](crate::RemoteWriter::start).
+    #[must_use]
+    pub fn remote_write(&self) -> RemoteWriteMetrics {
+        self.remote_write.clone()
     }
 
     /// Points scored so far.
@@ -174,6 +330,7 @@ pub fn render<S: SeriesStore>(
         "Time taken by each fsync of the store",
         metrics.fsync_seconds.clone(),
     );
+    metrics.remote_write.register(&mut registry);
     registry.register_collector(Box::new(StoreCollector {
         store: Arc::clone(store),
         min_score,
@@ -297,5 +454,23 @@ mod tests {
         assert_eq!(m.scored(), 3);
         assert_eq!(m.rejected(RejectReason::OutOfOrder), 2);
         assert_eq!(m.rejected(RejectReason::StaleMarker), 0);
+        let rw = clone.remote_write();
+        rw.count_sent(4);
+        rw.count_dropped(DropReason::QueueFull, 2);
+        rw.count_failed_request();
+        rw.set_queued(7);
+        let shared = m.remote_write();
+        assert_eq!(shared.sent(), 4);
+        assert_eq!(shared.dropped(DropReason::QueueFull), 2);
+        assert_eq!(shared.dropped(DropReason::Shutdown), 0);
+        assert_eq!(shared.failed_requests(), 1);
+        assert_eq!(shared.queued(), 7);
+    }
+
+    #[test]
+    fn drop_reasons_are_distinct_words() {
+        let words: std::collections::HashSet<_> =
+            DropReason::ALL.iter().map(|r| r.reason()).collect();
+        assert_eq!(words.len(), DropReason::ALL.len());
     }
 }

@@ -32,7 +32,10 @@ mod http_server;
 mod out_of_order;
 mod push_json;
 mod remote_write;
+mod remote_write_options;
+mod remote_write_output;
 mod router;
+mod score_sink;
 mod series_key;
 mod starting;
 mod store;
@@ -44,8 +47,9 @@ pub use config::{Resolved, ServeConfig, MAX_CONFIG_BYTES};
 pub use durable_store::{DurableOptions, DurableStore, RecoverySummary, MAX_LISTED_CHANGED};
 pub use error::{Error, Result};
 pub use exposition::{
-    openmetrics_to_text_004, render as render_metrics, wants_openmetrics, ServiceMetrics,
-    CONTENT_TYPE as METRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE as METRICS_TEXT_CONTENT_TYPE,
+    openmetrics_to_text_004, render as render_metrics, wants_openmetrics, DropReason,
+    RemoteWriteMetrics, ServiceMetrics, CONTENT_TYPE as METRICS_CONTENT_TYPE,
+    TEXT_CONTENT_TYPE as METRICS_TEXT_CONTENT_TYPE,
 };
 pub use http_server::{serve, ConnectionOptions, Drained, DEFAULT_HEADER_TIMEOUT};
 pub use out_of_order::{admits, plan_order};
@@ -54,9 +58,12 @@ pub use remote_write::{
     decode_write_request, encode_write_request, score_write_request, Label, Sample, TimeSeries,
     WriteRequest, NAME_LABEL, SCORE_METRIC,
 };
+pub use remote_write_options::{RemoteWriteOptions, MAX_SHARDS as REMOTE_WRITE_MAX_SHARDS};
+pub use remote_write_output::{FlushReport, RemoteWriter, USER_AGENT as REMOTE_WRITE_USER_AGENT};
 pub use router::{
     router, ServeOptions, DEFAULT_BODY_LIMIT, DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_DECODED_BYTES,
 };
+pub use score_sink::ScoreSink;
 pub use series_key::{IdentityLimits, SeriesKey, SERIES_LABEL};
 pub use starting::Starting;
 pub use store::{LastPoint, SeriesStatus, SeriesStore, StoreStats};

@@ -37,6 +37,7 @@ use crate::error::{Error, Result};
 use crate::exposition::{self, ServiceMetrics};
 use crate::push_json::{error_response, parse_push, push_response};
 use crate::remote_write::decode_write_request;
+use crate::score_sink::ScoreSink;
 use crate::series_key::{IdentityLimits, SeriesKey};
 use crate::store::SeriesStore;
 
@@ -65,6 +66,9 @@ pub struct ServeOptions {
     /// The longest a client may take to send a request body, counted from
     /// the end of its headers; past it the answer is 408.
     pub body_timeout: Duration,
+    /// Where every scored point goes once durable, e.g. the
+    /// `--remote-write` output ([`RemoteWriter`](crate::RemoteWriter)).
+    pub score_sink: Option<Arc<dyn ScoreSink>>,
 }
 
 impl Default for ServeOptions {
@@ -76,6 +80,7 @@ impl Default for ServeOptions {
             metrics_min_score: 0.0,
             auth: None,
             body_timeout: DEFAULT_BODY_TIMEOUT,
+            score_sink: None,
         }
     }
 }
@@ -351,7 +356,8 @@ async fn off_the_runtime_if_large<T: Send + 'static>(
     }
 }
 
-/// Applies a batch and counts what became of its points.
+/// Applies a batch, counts what became of its points and hands the scores
+/// of a successful (so durable) apply to the score sink.
 async fn apply<S: SeriesStore>(state: &AppState<S>, batch: &Batch) -> Result<Vec<PointOutcome>> {
     for &(reason, n) in batch.skipped() {
         state.metrics.count_rejected(reason, n);
@@ -367,6 +373,9 @@ async fn apply<S: SeriesStore>(state: &AppState<S>, batch: &Batch) -> Result<Vec
                 }
             }
             state.metrics.count_scored(scored);
+            if let Some(sink) = &state.options.score_sink {
+                sink.scored(batch.points(), outcomes);
+            }
         }
         Err(Error::TooManySeries { .. }) => {
             state

@@ -78,6 +78,14 @@ async fn the_exposition_has_every_family_and_escapes_labels() {
         "anomalyzer_fsync_seconds_count 1",
         "anomalyzer_rejected_points_total{reason=\"out of order\"} 0",
         "anomalyzer_wal_bytes 0",
+        "# TYPE anomalyzer_remote_write_samples counter",
+        "anomalyzer_remote_write_samples_total 0",
+        "anomalyzer_remote_write_dropped_samples_total{reason=\"queue full\"} 0",
+        "anomalyzer_remote_write_dropped_samples_total{reason=\"rejected\"} 0",
+        "anomalyzer_remote_write_dropped_samples_total{reason=\"shutdown\"} 0",
+        "anomalyzer_remote_write_failed_requests_total 0",
+        "# TYPE anomalyzer_remote_write_queue_samples gauge",
+        "anomalyzer_remote_write_queue_samples 0",
         "# EOF",
     ] {
         assert!(text.contains(family), "missing {family:?} in\n{text}");

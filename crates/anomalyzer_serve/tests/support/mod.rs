@@ -5,6 +5,9 @@
 
 #![allow(dead_code)] // each test binary uses part of this module
 
+pub mod prometheus;
+pub mod receiver;
+
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
