@@ -35,9 +35,9 @@ pub enum Error {
     /// The flags contradict each other or are out of range.
     #[error("{0}")]
     InvalidArguments(String),
-    /// The server's resident set size could not be read.
-    #[error("--server-pid {pid}: /proc/{pid}/status: {reason}")]
-    Rss {
+    /// A process' figures could not be read from `/proc`.
+    #[error("process {pid}: {reason}")]
+    Proc {
         /// The process id given.
         pid: u32,
         /// What went wrong.

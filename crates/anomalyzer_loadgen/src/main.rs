@@ -13,9 +13,9 @@ mod body;
 mod connection;
 mod error;
 mod pacing;
+mod proc_stats;
 mod ready;
 mod report;
-mod rss;
 mod run;
 mod tally;
 mod target;
@@ -79,6 +79,11 @@ fn send(plan: Plan) -> Result<ExitCode> {
         concurrency: plan.shape.connections,
         rate: plan.rate,
     };
+    let me = std::process::id();
+    let cpu_before = (
+        proc_stats::cpu_seconds(me)?,
+        plan.server_pid.map(proc_stats::cpu_seconds).transpose()?,
+    );
     let (tally, elapsed) = runtime(plan.threads)?.block_on(async {
         let load = Load {
             target: plan.target.clone(),
@@ -90,8 +95,10 @@ fn send(plan: Plan) -> Result<ExitCode> {
         run::run(load).await
     });
     let mut report = Report::new(info, &tally, elapsed);
-    if let Some(pid) = plan.server_pid {
-        report.server_rss_bytes = Some(rss::resident_bytes(pid)?);
+    report.client_cpu_seconds = proc_stats::cpu_seconds(me)? - cpu_before.0;
+    if let (Some(pid), Some(before)) = (plan.server_pid, cpu_before.1) {
+        report.server_cpu_seconds = Some(proc_stats::cpu_seconds(pid)? - before);
+        report.server_rss_bytes = Some(proc_stats::resident_bytes(pid)?);
     }
     if plan.json {
         println!("{}", report.to_json());

@@ -61,6 +61,11 @@ pub struct Report {
     pub first_error: Option<String>,
     /// Percentiles over successful requests.
     pub latency_ms: Latency,
+    /// CPU seconds (user + system) this generator used during the run:
+    /// on a shared machine, what it took away from the server.
+    pub client_cpu_seconds: f64,
+    /// `--server-pid`: CPU seconds the server used during the run.
+    pub server_cpu_seconds: Option<f64>,
     /// `--server-pid`: the server's resident set size after the run.
     pub server_rss_bytes: Option<u64>,
 }
@@ -132,6 +137,8 @@ impl Report {
             errors: tally.errors.clone(),
             first_error: tally.first_error.clone(),
             latency_ms,
+            client_cpu_seconds: 0.0,
+            server_cpu_seconds: None,
             server_rss_bytes: None,
         }
     }
@@ -188,6 +195,11 @@ impl fmt::Display for Report {
             if let Some(first) = &self.first_error {
                 writeln!(f, "first error: {first}")?;
             }
+        }
+        write!(f, "CPU seconds: client {:.2}", self.client_cpu_seconds)?;
+        match self.server_cpu_seconds {
+            Some(server) => writeln!(f, ", server {server:.2}")?,
+            None => writeln!(f)?,
         }
         if let Some(rss) = self.server_rss_bytes {
             writeln!(

@@ -1,6 +1,6 @@
 //! `prefill` creates every series with exactly one point, in both formats,
 //! and reports the server's resident set size when given its pid (the
-//! test process is the server here).
+//! test process is the server here) and the CPU both sides used.
 
 mod support;
 
