@@ -29,8 +29,9 @@ pub enum Stop {
 pub struct Schedule {
     /// When the run started.
     pub start: Instant,
-    /// Seconds between consecutive requests of the run, when paced.
-    pub interval: Option<f64>,
+    /// Nanoseconds between consecutive requests of the run, when paced
+    /// (whole nanoseconds, so due times are exact multiples).
+    pub interval_ns: Option<u64>,
     /// When to stop.
     pub stop: Stop,
 }
@@ -42,7 +43,7 @@ impl Schedule {
     pub fn new(start: Instant, rate: Option<f64>, batch: u64, stop: Stop) -> Schedule {
         Schedule {
             start,
-            interval: rate.map(|r| batch as f64 / r),
+            interval_ns: rate.map(|r| (batch as f64 * 1e9 / r).round() as u64),
             stop,
         }
     }
@@ -50,8 +51,8 @@ impl Schedule {
     /// When request `g` of the run is due; `None` when unpaced.
     #[must_use]
     pub fn due(&self, g: u64) -> Option<Instant> {
-        self.interval
-            .map(|i| self.start + Duration::from_secs_f64(g as f64 * i))
+        self.interval_ns
+            .map(|i| self.start + Duration::from_nanos(g.saturating_mul(i)))
     }
 
     /// Whether request `g` (the `k`-th of a connection sending `per_round`
@@ -78,6 +79,9 @@ mod tests {
         let s = Schedule::new(start, Some(10_000.0), 1000, Stop::Requests(5));
         assert_eq!(s.due(0), Some(start));
         assert_eq!(s.due(3), Some(start + Duration::from_millis(300)));
+        // Exact multiples: request 20 of 50 ms steps is due at 1 s sharp.
+        let t = Schedule::new(start, Some(2000.0), 100, Stop::OneRound);
+        assert_eq!(t.due(20), Some(start + Duration::from_secs(1)));
         assert!(Schedule::new(start, None, 1000, Stop::OneRound)
             .due(3)
             .is_none());
