@@ -22,6 +22,8 @@ mod output_file;
 mod plot;
 mod progress;
 mod score;
+mod serve;
+mod serve_flags;
 mod stream;
 mod summary;
 mod timestamp;
@@ -60,6 +62,10 @@ enum Command {
     /// successive halving); print them and write them as TOML for --config.
     #[command(after_help = exit::EXIT_CODES_HELP)]
     Tune(tune::TuneArgs),
+    /// Serve many series over HTTP (JSON push, Prometheus remote_write, /metrics),
+    /// with durable state in a directory; runs until SIGTERM or SIGINT.
+    #[command(after_help = exit::SERVE_EXIT_CODES_HELP)]
+    Serve(serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -74,6 +80,7 @@ fn main() -> ExitCode {
         Command::Inspect(args) => inspect::run(args),
         Command::Evaluate(args) => evaluate::run(args),
         Command::Tune(args) => tune::run(args),
+        Command::Serve(args) => serve::run(args),
     };
     result.unwrap_or_else(|err| exit::report(&err))
 }
