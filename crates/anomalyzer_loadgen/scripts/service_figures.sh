@@ -103,7 +103,7 @@ for how in kill-9 sigterm; do
     start_server "$state" "$WORK/server-restart-$how.log"
     loadgen wait-ready --url "http://$ADDR" --within 120 --json | tee "$OUT/restart-$how.json"
     t1=$(now_ns)
-    echo "restart after $how: $(( (t1 - t0) / 1000000 )) ms from exec to /readyz 200, RSS $(rss_kib "$SERVER_PID") KiB; $(grep -m1 '^recovered' "$WORK/server-restart-$how.log" || true)" \
+    echo "restart after $how: $(( (t1 - t0) / 1000000 )) ms from exec to /readyz 200, RSS $(rss_kib "$SERVER_PID") KiB; $(grep -m1 '^state ' "$WORK/server-restart-$how.log" || true)" \
         | tee -a "$OUT/summary.txt"
     stop_server
 done
