@@ -1,8 +1,9 @@
 //! `anomalyzer`: score files and streams for anomalies from the shell.
 //!
 //! Glue only: parsing, I/O and presentation over the `anomalyzer_ts` library
-//! (and `anomalyzer_store` for durable state). Each subcommand lives in its
-//! own module; errors map to the exit codes in [`exit`].
+//! (`anomalyzer_store` for durable state, `anomalyzer_serve` for the HTTP
+//! service). Each subcommand lives in its own module; errors map to the
+//! exit codes in [`exit`].
 
 mod conf_file;
 mod corpus;

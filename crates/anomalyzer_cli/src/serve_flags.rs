@@ -108,7 +108,7 @@ mod tests {
         for (bad, says) in [
             ("ftp://host/x", "not http or https"),
             ("/api/v1/write", "not an absolute URL"),
-            ("localhost:9090", "not http or https"),
+            ("localhost:9090", "not an absolute URL"),
             ("http://", "not a URL"),
             ("not a url", "not a URL"),
         ] {

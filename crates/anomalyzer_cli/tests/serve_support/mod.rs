@@ -281,11 +281,21 @@ pub fn parse_answer(data: &[u8]) -> std::io::Result<Answer> {
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| bad("no status"))?;
     let mut body = text[end + 4..].to_owned();
-    if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
+    let lower = head.to_ascii_lowercase();
+    if lower.contains("transfer-encoding: chunked") {
         body = dechunk(&body).ok_or_else(|| bad("bad chunked body"))?;
+    } else if let Some(length) = lower
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse::<usize>().ok())
+    {
+        // A server killed mid-answer leaves it short: not an answer.
+        if text.len() - (end + 4) < length {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "answer cut short",
+            ));
+        }
     }
     Ok(Answer { status, head, body })
 }

@@ -11,10 +11,38 @@ use xxhash_rust::xxh3::xxh3_64;
 
 use crate::record::{decode_identity, encode_identity, Cursor};
 
-/// The name and sorted labels of one series, as compact bytes.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// The name and sorted labels of one series, as compact bytes (with their
+/// hash, computed once: the committer looks a point's series up twice).
+#[derive(Clone)]
 pub struct SeriesIdentity {
     bytes: Box<[u8]>,
+    hash: u64,
+}
+
+impl PartialEq for SeriesIdentity {
+    fn eq(&self, other: &Self) -> bool {
+        self.bytes == other.bytes
+    }
+}
+
+impl Eq for SeriesIdentity {}
+
+impl std::hash::Hash for SeriesIdentity {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.bytes.hash(state);
+    }
+}
+
+impl PartialOrd for SeriesIdentity {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for SeriesIdentity {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.bytes.cmp(&other.bytes)
+    }
 }
 
 impl SeriesIdentity {
@@ -48,9 +76,7 @@ impl SeriesIdentity {
                     .sum::<usize>(),
         );
         encode_identity(&mut bytes, name, labels);
-        Ok(SeriesIdentity {
-            bytes: bytes.into_boxed_slice(),
-        })
+        Ok(Self::from_trusted(bytes.into_boxed_slice()))
     }
 
     /// Wraps bytes read from disk after checking them like a reader does.
@@ -63,14 +89,13 @@ impl SeriesIdentity {
         if c.rest() != 0 {
             return Err("bytes after the series identity".into());
         }
-        Ok(SeriesIdentity {
-            bytes: bytes.into(),
-        })
+        Ok(Self::from_trusted(bytes.into()))
     }
 
     /// Wraps bytes that came from a checked identity.
     pub(crate) fn from_trusted(bytes: Box<[u8]>) -> Self {
-        SeriesIdentity { bytes }
+        let hash = hash_bytes(&bytes);
+        SeriesIdentity { bytes, hash }
     }
 
     /// The encoded bytes (as in a create-series record).
@@ -85,7 +110,7 @@ impl SeriesIdentity {
 
     /// The hash the index uses (XXH3-64 of the bytes).
     pub(crate) fn hash(&self) -> u64 {
-        hash_bytes(&self.bytes)
+        self.hash
     }
 
     /// The metric name.

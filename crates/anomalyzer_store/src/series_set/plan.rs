@@ -12,11 +12,11 @@
 //! The plan holds the records' bytes (LSNs consecutive from the log's
 //! next) and what to apply once they are durable.
 
-use std::collections::hash_map::Entry;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use anomalyzer_ts::AnomalyzerConf;
+use hashbrown::HashTable;
 
 use super::conf_cache::ConfCache;
 use super::log::{encode_create, encode_push_at};
@@ -52,9 +52,13 @@ pub(crate) struct Push {
     pub point: usize,
 }
 
+/// A series this group touched: where it is and its latest timestamp.
 #[derive(Debug, Clone, Copy)]
-struct Seen {
+struct Seen<'g> {
+    key: &'g [u8],
+    hash: u64,
     target: Target,
+    id: u32,
     last_ts: i64,
 }
 
@@ -68,7 +72,9 @@ pub(crate) struct Context<'a> {
 
 /// A whole group, decided.
 pub(crate) struct GroupPlan<'g> {
-    seen: HashMap<&'g [u8], Seen>,
+    /// The series touched, indexed by their identity's hash.
+    seen: Vec<Seen<'g>>,
+    index: HashTable<usize>,
     pub creates: Vec<Create>,
     pub pushes: Vec<Push>,
     pub bytes: Vec<u8>,
@@ -82,7 +88,8 @@ pub(crate) struct GroupPlan<'g> {
 impl<'g> GroupPlan<'g> {
     pub(crate) fn new(next_id: u64, next_lsn: u64) -> Self {
         GroupPlan {
-            seen: HashMap::new(),
+            seen: Vec::new(),
+            index: HashTable::new(),
             creates: Vec::new(),
             pushes: Vec::new(),
             bytes: Vec::new(),
@@ -108,54 +115,63 @@ impl<'g> GroupPlan<'g> {
         let mut fates = Vec::with_capacity(points.len());
         for (point, p) in points.iter().enumerate() {
             let key = p.series.as_bytes();
-            let seen = match self.seen.entry(key) {
-                Entry::Occupied(o) => o.into_mut(),
-                Entry::Vacant(v) => match cx.shards.locate(&p.series) {
-                    Some(loc) => {
-                        let last_ts = cx.shards.inspect(loc, |e| e.last_ts);
-                        v.insert(Seen {
+            let hash = p.series.hash();
+            let known = self
+                .index
+                .find(hash, |&at| self.seen[at].key == key)
+                .copied();
+            let at = match known {
+                Some(at) => at,
+                None => {
+                    let seen = match cx.shards.locate_with_last(&p.series) {
+                        Some((loc, id, last_ts)) => Seen {
+                            key,
+                            hash,
                             target: Target::Existing(loc),
-                            last_ts,
-                        })
-                    }
-                    // A series is created by its first admitted point only.
-                    None if p.timestamp_ns == i64::MIN => {
-                        fates.push(Some(PointFate::OutOfOrder));
-                        continue;
-                    }
-                    None => {
-                        let id = self.next_id as u32;
-                        self.next_id += 1;
-                        // (Fields, not `take_lsn`: `seen` is borrowed.)
-                        let lsn = self.next_lsn;
-                        self.next_lsn += 1;
-                        self.records += 1;
-                        let (conf, json) = cx.confs.canonical(&(cx.resolver)(&p.series));
-                        encode_create(&mut self.bytes, lsn, id, key, &json);
-                        self.creates.push(Create {
-                            key: key.into(),
-                            conf,
                             id,
-                            lsn,
-                        });
-                        v.insert(Seen {
-                            target: Target::New(self.creates.len() - 1),
-                            last_ts: i64::MIN,
-                        })
-                    }
-                },
+                            last_ts,
+                        },
+                        // A series is created by its first admitted point only.
+                        None if p.timestamp_ns == i64::MIN => {
+                            fates.push(Some(PointFate::OutOfOrder));
+                            continue;
+                        }
+                        None => {
+                            let id = self.next_id as u32;
+                            self.next_id += 1;
+                            let lsn = self.take_lsn();
+                            let (conf, json) = cx.confs.canonical(&(cx.resolver)(&p.series));
+                            encode_create(&mut self.bytes, lsn, id, key, &json);
+                            self.creates.push(Create {
+                                key: key.into(),
+                                conf,
+                                id,
+                                lsn,
+                            });
+                            Seen {
+                                key,
+                                hash,
+                                target: Target::New(self.creates.len() - 1),
+                                id,
+                                last_ts: i64::MIN,
+                            }
+                        }
+                    };
+                    let at = self.seen.len();
+                    self.seen.push(seen);
+                    let seen = &self.seen;
+                    self.index.insert_unique(hash, at, |&i| seen[i].hash);
+                    at
+                }
             };
+            let seen = &mut self.seen[at];
             if p.timestamp_ns <= seen.last_ts {
                 fates.push(Some(PointFate::OutOfOrder));
                 continue;
             }
             seen.last_ts = p.timestamp_ns;
-            let target = seen.target;
+            let (target, id) = (seen.target, seen.id);
             let lsn = self.take_lsn();
-            let id = match target {
-                Target::Existing(loc) => cx.shards.inspect(loc, |e| e.id),
-                Target::New(at) => self.creates[at].id,
-            };
             encode_push_at(&mut self.bytes, lsn, id, p.timestamp_ns, p.value);
             self.pushes.push(Push {
                 target,
@@ -188,7 +204,11 @@ impl<'g> GroupPlan<'g> {
         let mut new: HashSet<&[u8]> = HashSet::new();
         for p in points {
             let key = p.series.as_bytes();
-            if self.seen.contains_key(key) || new.contains(key) {
+            let planned = self
+                .index
+                .find(p.series.hash(), |&at| self.seen[at].key == key)
+                .is_some();
+            if planned || new.contains(key) {
                 continue;
             }
             if cx.shards.locate(&p.series).is_some() {

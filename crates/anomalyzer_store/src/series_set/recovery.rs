@@ -22,12 +22,13 @@ use anomalyzer_ts::{Anomalyzer, AnomalyzerConf};
 
 use super::conf_cache::ConfCache;
 use super::identity::SeriesIdentity;
-use super::log::LogWriter;
+use super::log::{self, LogWriter};
 use super::sections;
 use super::shards::{Location, SeriesEntry, Shards};
 use crate::codec::{self, DirectoryId, WAL_HEADER_LEN};
 use crate::log_reader::{self, LogReader};
 use crate::paths::Paths;
+use crate::record::{KIND_CREATE_SERIES, MAX_RECORD_PAYLOAD, RECORD_HEADER_LEN};
 use crate::storage::{DirLock, Storage};
 use crate::{Error, Record, Result, SyncPolicy};
 
@@ -102,6 +103,41 @@ struct Replay<'a> {
 }
 
 impl Replay<'_> {
+    /// A create-series record.
+    fn create(
+        &mut self,
+        lsn: u64,
+        series: u32,
+        key: SeriesIdentity,
+        conf: Arc<AnomalyzerConf>,
+    ) -> std::result::Result<(), String> {
+        let known = self.locations.len();
+        if (series as usize) < known {
+            let loc = self.locations[series as usize];
+            let (same, last_lsn) = self
+                .shards
+                .inspect(loc, |e| (*e.key == *key.as_bytes(), e.last_lsn));
+            if !same || lsn > last_lsn {
+                return Err(format!("series id {series} is created twice"));
+            }
+            self.summary.records_skipped += 1;
+            return Ok(());
+        }
+        if series as usize != known {
+            return Err(format!(
+                "series id {series} created when {known} series exist"
+            ));
+        }
+        if self.shards.locate(&key).is_some() {
+            return Err(format!("series {key} is created twice"));
+        }
+        let entry = new_entry(key, conf, series, lsn)?;
+        self.locations.push(self.shards.insert(entry));
+        self.dirty.push(false);
+        self.summary.records_replayed += 1;
+        Ok(())
+    }
+
     fn apply(&mut self, lsn: u64, record: Record) -> std::result::Result<(), String> {
         match record {
             Record::CreateSeries {
@@ -111,32 +147,8 @@ impl Replay<'_> {
                 conf,
             } => {
                 let key = SeriesIdentity::new(&name, &labels)?;
-                let known = self.locations.len();
-                if (series as usize) < known {
-                    let loc = self.locations[series as usize];
-                    let (same, last_lsn) = self
-                        .shards
-                        .inspect(loc, |e| (*e.key == *key.as_bytes(), e.last_lsn));
-                    if !same || lsn > last_lsn {
-                        return Err(format!("series id {series} is created twice"));
-                    }
-                    self.summary.records_skipped += 1;
-                    return Ok(());
-                }
-                if series as usize != known {
-                    return Err(format!(
-                        "series id {series} created when {known} series exist"
-                    ));
-                }
-                if self.shards.locate(&key).is_some() {
-                    return Err(format!("series {key} is created twice"));
-                }
                 let (conf, _) = self.confs.canonical(&Arc::new(*conf));
-                let entry = new_entry(key, conf, series, lsn)?;
-                self.locations.push(self.shards.insert(entry));
-                self.dirty.push(false);
-                self.summary.records_replayed += 1;
-                Ok(())
+                self.create(lsn, series, key, conf)
             }
             Record::PushAt {
                 series,
@@ -172,6 +184,23 @@ impl Replay<'_> {
             _ => Err("a push without a timestamp: not a series-set log".into()),
         }
     }
+}
+
+/// The length of the create-series record at the reader's position, all
+/// of it buffered; `None` for any other record (or a short one).
+fn fast_create_len(reader: &mut LogReader<'_>) -> io::Result<Option<usize>> {
+    if reader.fill(RECORD_HEADER_LEN)? < RECORD_HEADER_LEN {
+        return Ok(None);
+    }
+    let h = reader.peek(RECORD_HEADER_LEN);
+    if h[20] != KIND_CREATE_SERIES {
+        return Ok(None);
+    }
+    let len = RECORD_HEADER_LEN + codec::u32_at(h, 4) as usize;
+    if len > RECORD_HEADER_LEN + MAX_RECORD_PAYLOAD || reader.fill(len)? < len {
+        return Ok(None);
+    }
+    Ok(Some(len))
 }
 
 /// A series' entry at creation, before its first point.
@@ -340,6 +369,34 @@ pub(crate) fn open(
     let mut tail = Vec::new();
     loop {
         let at = reader.offset();
+        if let Some(len) = fast_create_len(&mut reader).map_err(|e| Error::io("read", wal, e))? {
+            if let Some((lsn, series, key, json)) = log::decode_create(reader.peek(len)) {
+                if lsn != expected {
+                    return Err(Error::format(
+                        wal,
+                        format!(
+                            "record at offset {at} has lsn {lsn} where {expected} was expected"
+                        ),
+                    ));
+                }
+                if let Some(snap) = predecessor {
+                    if lsn > snap.base_lsn {
+                        tail.extend_from_slice(reader.peek(len));
+                    }
+                }
+                let created = replay
+                    .confs
+                    .intern_json(json)
+                    .and_then(|conf| replay.create(lsn, series, key, conf));
+                created.map_err(|reason| {
+                    Error::format(wal, format!("record at offset {at}: {reason}"))
+                })?;
+                reader.consume(len);
+                expected += 1;
+                valid_len = reader.offset();
+                continue;
+            }
+        }
         let read = log_reader::read_record(&mut reader, codec::FORMAT_VERSION)
             .map_err(|e| Error::io("read", wal, e))?;
         let (lsn, record, len) = match read {
@@ -400,7 +457,7 @@ pub(crate) fn open(
             });
         }
     }
-    replay.summary.truncated_bytes = file_len - valid_len;
+    replay.summary.truncated_bytes = file_len.saturating_sub(valid_len);
     replay.summary.series = replay.locations.len() as u64;
     let log = match predecessor {
         Some(snap) => {

@@ -195,6 +195,20 @@ impl Shards {
             .map(|at| Location::new(shard, at))
     }
 
+    /// The location, id and last timestamp of `identity`, if it exists
+    /// (one lookup under one read lock: the committer's hot path).
+    pub(crate) fn locate_with_last(
+        &self,
+        identity: &SeriesIdentity,
+    ) -> Option<(Location, u32, i64)> {
+        let hash = identity.hash();
+        let shard = shard_of(hash);
+        let guard = self.read(shard);
+        let at = guard.find(hash, identity.as_bytes())?;
+        let e = &guard.entries[at];
+        Some((Location::new(shard, at), e.id, e.last_ts))
+    }
+
     /// Adds a new series; the caller knows it is not present.
     pub(crate) fn insert(&self, entry: SeriesEntry) -> Location {
         let hash = hash_bytes(&entry.key);
