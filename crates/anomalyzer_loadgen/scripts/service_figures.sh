@@ -95,16 +95,33 @@ echo "RSS empty ${empty} KiB, with $SERIES_MEM series ${full} KiB: $(( (full - e
 
 # 5: restart with SERIES_MEM series, after kill -9 (recovery replays the
 # log since the last snapshot) and after a clean SIGTERM (which snapshots).
-kill -KILL "$SERVER_PID"
-wait "$SERVER_PID" 2>/dev/null || true
-SERVER_PID=
-for how in kill-9 sigterm; do
+restart() {
+    local how=$1
+    local t0 t1
     t0=$(now_ns)
     start_server "$state" "$WORK/server-restart-$how.log"
     loadgen wait-ready --url "http://$ADDR" --within 120 --json | tee "$OUT/restart-$how.json"
     t1=$(now_ns)
     echo "restart after $how: $(( (t1 - t0) / 1000000 )) ms from exec to /readyz 200, RSS $(rss_kib "$SERVER_PID") KiB; $(grep -m1 '^state ' "$WORK/server-restart-$how.log" || true)" \
         | tee -a "$OUT/summary.txt"
-    stop_server
-done
+}
+kill -KILL "$SERVER_PID"
+wait "$SERVER_PID" 2>/dev/null || true
+SERVER_PID=
+restart kill-9
+stop_server
+restart sigterm
+stop_server
+
+# The same with kill -9 the moment the prefill's last answer came, so
+# that recovery has the most log to replay.
+state="$WORK/state-kill"
+start_server "$state" "$WORK/server-kill.log" --sync always
+loadgen wait-ready --url "http://$ADDR" --within 60 >/dev/null
+loadgen prefill --url "http://$ADDR" --series "$SERIES_MEM" --concurrency 4 --json >"$OUT/prefill-kill.json"
+kill -KILL "$SERVER_PID"
+wait "$SERVER_PID" 2>/dev/null || true
+SERVER_PID=
+restart kill-9-at-once
+stop_server
 echo "results in $OUT" >&2
