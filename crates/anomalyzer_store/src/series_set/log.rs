@@ -1,5 +1,6 @@
-//! The shared log of a series set: record encoding for the hot path and
-//! the writer that appends one group's bytes with one `write`.
+//! The shared log of a series set: record encoding for the hot path, the
+//! writer that appends one group's bytes with one `write`, and writing a
+//! new generation's log (staged, fsynced, renamed into place).
 //!
 //! Records are the version-2 kinds (see [`crate::codec`]): a series'
 //! creation (kind 3, with its identity and configuration JSON) and a push
@@ -11,12 +12,15 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use super::identity::SeriesIdentity;
+use crate::codec::{self, DirectoryId};
+use crate::paths::Paths;
 use crate::record::{
     decode_identity, Cursor, KIND_CREATE_SERIES, KIND_PUSH_AT, PUSH_AT_PAYLOAD_LEN,
     RECORD_HEADER_LEN,
 };
-use crate::storage::StorageFile;
+use crate::storage::{Storage, StorageFile};
 use crate::SyncPolicy;
+use crate::{Error, Result};
 
 /// Bytes of a push-with-timestamp record.
 #[cfg(test)]
@@ -215,6 +219,64 @@ impl LogWriter {
     pub(crate) fn policy(&self) -> SyncPolicy {
         self.policy
     }
+}
+
+/// Writes a log of `generation` with `base_lsn` holding `records` (whole
+/// records, consecutive from `base_lsn + 1`, the last at `last_lsn`) under
+/// the staging name and fsyncs it; [`install_log`] renames it into place.
+pub(crate) fn stage_log(
+    storage: &dyn Storage,
+    paths: &Paths,
+    dir_id: &DirectoryId,
+    generation: u64,
+    base_lsn: u64,
+    (records, last_lsn): (&[u8], u64),
+    policy: SyncPolicy,
+) -> Result<LogWriter> {
+    let tmp = &paths.wal_tmp;
+    if storage
+        .len(tmp)
+        .map_err(|e| Error::io("stat", tmp, e))?
+        .is_some()
+    {
+        storage
+            .remove_file(tmp)
+            .map_err(|e| Error::io("remove", tmp, e))?;
+    }
+    let mut file = storage
+        .create_new(tmp)
+        .map_err(|e| Error::io("create", tmp, e))?;
+    let header = codec::encode_wal_header(dir_id, generation, base_lsn);
+    let mut bytes = Vec::with_capacity(header.len() + records.len());
+    bytes.extend_from_slice(&header);
+    bytes.extend_from_slice(records);
+    let staged = file
+        .append(&bytes)
+        .map_err(|e| Error::io("write", tmp, e))
+        .and_then(|()| file.sync_data().map_err(|e| Error::io("fsync", tmp, e)));
+    if let Err(e) = staged {
+        let _ = storage.remove_file(tmp);
+        return Err(e);
+    }
+    Ok(LogWriter::new(
+        paths.wal.clone(),
+        file,
+        generation,
+        base_lsn,
+        bytes.len() as u64,
+        last_lsn.max(base_lsn),
+        policy,
+    ))
+}
+
+/// Renames the staged log over the log and fsyncs the directory.
+pub(crate) fn install_log(storage: &dyn Storage, paths: &Paths) -> Result<()> {
+    storage
+        .rename(&paths.wal_tmp, &paths.wal)
+        .map_err(|e| Error::io("rename the new log into", &paths.wal, e))?;
+    storage
+        .sync_dir(&paths.dir)
+        .map_err(|e| Error::io("fsync directory", &paths.dir, e))
 }
 
 #[cfg(test)]

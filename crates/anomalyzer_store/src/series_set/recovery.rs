@@ -22,7 +22,7 @@ use anomalyzer_ts::{Anomalyzer, AnomalyzerConf};
 
 use super::conf_cache::ConfCache;
 use super::identity::SeriesIdentity;
-use super::log::{self, LogWriter};
+use super::log::{self, install_log, stage_log, LogWriter};
 use super::sections;
 use super::shards::{Location, SeriesEntry, Shards};
 use crate::codec::{self, DirectoryId, WAL_HEADER_LEN};
@@ -254,21 +254,28 @@ pub(crate) fn open(
     let snapshot = {
         let locations = &mut replay.locations;
         let max_lsn = &mut replay.max_section_lsn;
-        sections::read_snapshot(storage, &paths.snap, &mut replay.confs, &mut |entry| {
-            if entry.id as usize != locations.len() {
-                return Err(Error::format(
-                    &paths.snap,
-                    format!(
-                        "section of series {} where series {} was expected: ids are dense",
-                        entry.id,
-                        locations.len()
-                    ),
-                ));
-            }
-            *max_lsn = (*max_lsn).max(entry.last_lsn);
-            locations.push(shards.insert(entry));
-            Ok(())
-        })?
+        let mut reserve = |n: usize| shards.reserve(n);
+        sections::read_snapshot(
+            storage,
+            &paths.snap,
+            &mut replay.confs,
+            &mut reserve,
+            &mut |entry| {
+                if entry.id as usize != locations.len() {
+                    return Err(Error::format(
+                        &paths.snap,
+                        format!(
+                            "section of series {} where series {} was expected: ids are dense",
+                            entry.id,
+                            locations.len()
+                        ),
+                    ));
+                }
+                *max_lsn = (*max_lsn).max(entry.last_lsn);
+                locations.push(shards.insert(entry));
+                Ok(())
+            },
+        )?
     };
     replay.summary.sections = replay.locations.len() as u64;
     replay.dirty = vec![false; replay.locations.len()];
@@ -501,64 +508,6 @@ pub(crate) fn open(
         summary: replay.summary,
         confs: replay.confs,
     })
-}
-
-/// Writes a log of `generation` with `base_lsn` holding `records` (whole
-/// records, consecutive from `base_lsn + 1`, the last at `last_lsn`) under
-/// the staging name and fsyncs it; [`install_log`] renames it into place.
-pub(crate) fn stage_log(
-    storage: &dyn Storage,
-    paths: &Paths,
-    dir_id: &DirectoryId,
-    generation: u64,
-    base_lsn: u64,
-    (records, last_lsn): (&[u8], u64),
-    policy: SyncPolicy,
-) -> Result<LogWriter> {
-    let tmp = &paths.wal_tmp;
-    if storage
-        .len(tmp)
-        .map_err(|e| Error::io("stat", tmp, e))?
-        .is_some()
-    {
-        storage
-            .remove_file(tmp)
-            .map_err(|e| Error::io("remove", tmp, e))?;
-    }
-    let mut file = storage
-        .create_new(tmp)
-        .map_err(|e| Error::io("create", tmp, e))?;
-    let header = codec::encode_wal_header(dir_id, generation, base_lsn);
-    let mut bytes = Vec::with_capacity(header.len() + records.len());
-    bytes.extend_from_slice(&header);
-    bytes.extend_from_slice(records);
-    let staged = file
-        .append(&bytes)
-        .map_err(|e| Error::io("write", tmp, e))
-        .and_then(|()| file.sync_data().map_err(|e| Error::io("fsync", tmp, e)));
-    if let Err(e) = staged {
-        let _ = storage.remove_file(tmp);
-        return Err(e);
-    }
-    Ok(LogWriter::new(
-        paths.wal.clone(),
-        file,
-        generation,
-        base_lsn,
-        bytes.len() as u64,
-        last_lsn.max(base_lsn),
-        policy,
-    ))
-}
-
-/// Renames the staged log over the log and fsyncs the directory.
-pub(crate) fn install_log(storage: &dyn Storage, paths: &Paths) -> Result<()> {
-    storage
-        .rename(&paths.wal_tmp, &paths.wal)
-        .map_err(|e| Error::io("rename the new log into", &paths.wal, e))?;
-    storage
-        .sync_dir(&paths.dir)
-        .map_err(|e| Error::io("fsync directory", &paths.dir, e))
 }
 
 /// [`stage_log`] then [`install_log`].

@@ -98,13 +98,15 @@ fn read_up_to(r: &mut impl Read, n: usize, path: &Path, what: &str) -> Result<Ve
     Ok(out)
 }
 
-/// Reads a series-set snapshot, calling `on_series` with each series'
-/// entry (rebuilt detector, its section's LSN as `last_lsn`); `None` if
+/// Reads a series-set snapshot, calling `on_count` with the number of
+/// sections to expect (bounded by the file's size), then `on_series` with
+/// each series' entry (rebuilt detector, its section's LSN as `last_lsn`); `None` if
 /// there is no snapshot.
 pub(crate) fn read_snapshot(
     storage: &dyn Storage,
     path: &Path,
     confs: &mut ConfCache,
+    on_count: &mut dyn FnMut(usize),
     on_series: &mut dyn FnMut(SeriesEntry) -> Result<()>,
 ) -> Result<Option<SetSnapshotHeader>> {
     let Some(file) = storage
@@ -137,6 +139,14 @@ pub(crate) fn read_snapshot(
             ),
         ));
     }
+    // Room for the announced sections, but never more than the file can
+    // hold (a section is at least a header and its checksum).
+    let file_len = storage
+        .len(path)
+        .map_err(|e| Error::io("stat", path, e))?
+        .unwrap_or(0);
+    let fits = file_len / (SECTION_HEADER_LEN as u64 + 4);
+    on_count(u64::from(header.sections).min(fits) as usize);
     let mut offset = SNAP_HEADER_LEN as u64;
     let mut previous: Option<u32> = None;
     for _ in 0..header.sections {

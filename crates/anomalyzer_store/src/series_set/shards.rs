@@ -173,6 +173,18 @@ impl Shards {
         }
     }
 
+    /// Makes room for `n` more series spread over the shards (recovery
+    /// knows the count: no rehash while loading, no doubling slack).
+    pub(crate) fn reserve(&self, n: usize) {
+        let per = n / SHARDS + n / SHARDS / 16 + 16;
+        for shard in 0..SHARDS {
+            let mut guard = self.write(shard);
+            let Shard { entries, index } = &mut *guard;
+            entries.reserve(per);
+            index.reserve(per, |&i| hash_bytes(&entries[i as usize].key));
+        }
+    }
+
     pub(crate) fn read(&self, shard: usize) -> RwLockReadGuard<'_, Shard> {
         // A panic while holding a shard lock leaves plain data; carry on.
         self.shards[shard]

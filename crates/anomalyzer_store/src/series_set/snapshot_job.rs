@@ -21,7 +21,7 @@
 
 use super::conf_cache::ConfCache;
 use super::log::LogWriter;
-use super::recovery::{install_log, stage_log};
+use super::log::{install_log, stage_log};
 use super::sections::encode_entry;
 use super::shards::{Location, Shards};
 use crate::codec::{self, DirectoryId};
