@@ -14,6 +14,7 @@ mod evaluate;
 mod evaluate_report;
 mod exit;
 mod float_text;
+mod ingest;
 mod input;
 mod inspect;
 mod nab_results;
@@ -28,6 +29,7 @@ mod timestamp;
 mod tune;
 mod tune_robust_space;
 mod tune_space;
+mod worker;
 
 use std::process::ExitCode;
 
@@ -60,6 +62,12 @@ enum Command {
     /// successive halving); print them and write them as TOML for --config.
     #[command(after_help = exit::EXIT_CODES_HELP)]
     Tune(tune::TuneArgs),
+    /// Own partitions of a NATS JetStream cluster: score their points, publish the scores.
+    #[command(after_help = exit::EXIT_CODES_HELP)]
+    Worker(worker::WorkerArgs),
+    /// The cluster's HTTP ingest node: validate pushes and remote_writes, publish them by partition.
+    #[command(after_help = exit::EXIT_CODES_HELP)]
+    Ingest(ingest::IngestArgs),
 }
 
 fn main() -> ExitCode {
@@ -74,6 +82,8 @@ fn main() -> ExitCode {
         Command::Inspect(args) => inspect::run(args),
         Command::Evaluate(args) => evaluate::run(args),
         Command::Tune(args) => tune::run(args),
+        Command::Worker(args) => worker::run(args),
+        Command::Ingest(args) => ingest::run(args),
     };
     result.unwrap_or_else(|err| exit::report(&err))
 }

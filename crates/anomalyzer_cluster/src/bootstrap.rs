@@ -170,18 +170,27 @@ pub async fn bootstrap(js: Context, options: ClusterOptions) -> Result<Cluster> 
     let leases = bucket(&js, LEASES_BUCKET, lease, replicas).await?;
     let workers = bucket(&js, WORKERS_BUCKET, lease, replicas).await?;
     let snapshots = bucket(&js, SNAPSHOTS_BUCKET, None, replicas).await?;
-    let objects = match js.get_object_store(STATE_OBJECTS).await {
-        Ok(store) => store,
-        Err(_) => js
-            .create_object_store(object_store::Config {
-                bucket: STATE_OBJECTS.to_owned(),
-                storage: stream::StorageType::File,
-                num_replicas: replicas,
-                ..Default::default()
-            })
-            .await
-            .map_err(|e| Error::nats(format!("create object store {STATE_OBJECTS}"), e))?,
+    // As for the buckets: the object store's stream is made by hand.
+    let config = stream::Config {
+        name: format!("OBJ_{STATE_OBJECTS}"),
+        subjects: vec![
+            format!("$O.{STATE_OBJECTS}.C.>"),
+            format!("$O.{STATE_OBJECTS}.M.>"),
+        ],
+        storage: stream::StorageType::File,
+        num_replicas: replicas,
+        discard: stream::DiscardPolicy::New,
+        allow_rollup: true,
+        allow_direct: true,
+        ..Default::default()
     };
+    js.get_or_create_stream(config)
+        .await
+        .map_err(|e| Error::nats(format!("create object store {STATE_OBJECTS}"), e))?;
+    let objects = js
+        .get_object_store(STATE_OBJECTS)
+        .await
+        .map_err(|e| Error::nats(format!("open object store {STATE_OBJECTS}"), e))?;
     Ok(Cluster {
         js,
         settings,
@@ -218,23 +227,35 @@ fn check_agrees(stored: &ClusterSettings, options: &ClusterOptions) -> Result<()
 }
 
 /// Gets a KV bucket, creating it (history 1, file storage) when absent.
+///
+/// The bucket's stream is created by hand, with the KV conventions of
+/// async-nats' own `create_key_value` (stream `KV_<bucket>`, subjects
+/// `$KV.<bucket>.>`, rollups, direct get): that function first reads the
+/// account info in a 2.10 shape (`reserved_memory`) that nats-server 2.9
+/// does not send, and fails there.
 async fn bucket(
     js: &Context,
     name: &str,
     max_age: Option<Duration>,
     replicas: usize,
 ) -> Result<kv::Store> {
-    if let Ok(store) = js.get_key_value(name).await {
-        return Ok(store);
-    }
-    js.create_key_value(kv::Config {
-        bucket: name.to_owned(),
-        history: 1,
+    let config = stream::Config {
+        name: format!("KV_{name}"),
+        subjects: vec![format!("$KV.{name}.>")],
+        max_messages_per_subject: 1,
         max_age: max_age.unwrap_or_default(),
         storage: stream::StorageType::File,
         num_replicas: replicas,
+        allow_rollup: true,
+        deny_delete: true,
+        allow_direct: true,
+        discard: stream::DiscardPolicy::New,
         ..Default::default()
-    })
-    .await
-    .map_err(|e| Error::nats(format!("create bucket {name}"), e))
+    };
+    js.get_or_create_stream(config)
+        .await
+        .map_err(|e| Error::nats(format!("create bucket {name}"), e))?;
+    js.get_key_value(name)
+        .await
+        .map_err(|e| Error::nats(format!("open bucket {name}"), e))
 }
