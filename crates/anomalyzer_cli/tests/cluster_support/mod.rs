@@ -229,16 +229,20 @@ fn cluster_flags(nats: &Nats) -> Vec<String> {
 
 /// Starts a worker with its state in `dir/name`, snapshotting often.
 pub fn worker(nats: &Nats, dir: &Path, name: &str) -> Proc {
+    worker_with(
+        nats,
+        dir,
+        name,
+        &["--snapshot-messages", "7", "--snapshot-interval-ms", "500"],
+    )
+}
+
+/// Starts a worker with its state in `dir/name` and extra flags.
+pub fn worker_with(nats: &Nats, dir: &Path, name: &str, extra: &[&str]) -> Proc {
     let mut args = vec!["worker".to_owned()];
     args.extend(cluster_flags(nats));
-    args.extend([
-        "--state".to_owned(),
-        dir.join(name).display().to_string(),
-        "--snapshot-messages".into(),
-        "7".into(),
-        "--snapshot-interval-ms".into(),
-        "500".into(),
-    ]);
+    args.extend(["--state".to_owned(), dir.join(name).display().to_string()]);
+    args.extend(extra.iter().map(|s| (*s).to_owned()));
     let p = Proc::spawn(&args);
     assert!(
         p.wait_for("joined cluster", Duration::from_secs(15)),
@@ -246,6 +250,20 @@ pub fn worker(nats: &Nats, dir: &Path, name: &str) -> Proc {
         p.stderr()
     );
     p
+}
+
+/// Messages stored in `stream` now.
+pub fn stream_messages(nats: &Nats, stream: &str) -> u64 {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let client = async_nats::connect(nats.url()).await.unwrap();
+        let js = async_nats::jetstream::new(client);
+        let mut s = js.get_stream(stream).await.unwrap();
+        s.info().await.unwrap().state.messages
+    })
 }
 
 /// Starts the ingest node; returns it and its address.
