@@ -33,7 +33,7 @@ fn body(r: u64, client: usize) -> Vec<u8> {
     let half = SERIES / 2;
     let mut out = String::with_capacity(half * 80);
     for s in client * half..(client + 1) * half {
-        let v = ((r.wrapping_mul(2_654_435_761) ^ s as u64 * 40_503) % 1000) as f64 / 10.0;
+        let v = ((r.wrapping_mul(2_654_435_761) ^ (s as u64 * 40_503)) % 1000) as f64 / 10.0;
         out.push_str(&format!(
             "{{\"series\":\"bench\",\"labels\":{{\"host\":\"h{s}\"}},\"timestamp\":{},\"value\":{v:?}}}\n",
             1_700_000_000 + r
