@@ -5,16 +5,17 @@
 use std::fs;
 use std::hash::{BuildHasher, Hasher};
 use std::io::Write;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anomalyzer_cluster::{
-    bootstrap, connect, run_worker, Cluster, ClusterOptions, SnapshotPolicy, WorkerOptions,
-    WorkerStatus,
+    bootstrap, connect, run_worker, worker_router, Cluster, ClusterOptions, SnapshotPolicy,
+    WorkerOptions, WorkerStatus,
 };
-use anomalyzer_serve::ServeConfig;
+use anomalyzer_serve::{ServeConfig, ServiceMetrics};
 use anyhow::{Context, Result};
 use clap::Args;
 
@@ -71,6 +72,12 @@ pub struct WorkerArgs {
     /// Snapshot a partition at least this often (milliseconds) while it moves.
     #[arg(long, value_name = "MS", default_value_t = 10_000)]
     snapshot_interval_ms: u64,
+    /// Serve GET /metrics and /healthz here (port 0 picks a free port).
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<SocketAddr>,
+    /// /metrics exports only series whose last score is at least this.
+    #[arg(long, value_name = "X", default_value_t = 0.0)]
+    metrics_min_score: f64,
 }
 
 /// Runs `anomalyzer worker` until SIGTERM or SIGINT.
@@ -93,6 +100,7 @@ pub fn run(args: WorkerArgs) -> Result<ExitCode> {
             "worker {id}: joined cluster at {} ({} partitions, lease {} ms)",
             args.cluster.cluster, cluster.settings.partitions, cluster.settings.lease_ms
         );
+        let metrics = ServiceMetrics::default();
         let options = WorkerOptions {
             id,
             config: Arc::new(config),
@@ -100,8 +108,24 @@ pub fn run(args: WorkerArgs) -> Result<ExitCode> {
                 messages: args.snapshot_messages,
                 interval: Duration::from_millis(args.snapshot_interval_ms.max(1)),
             },
+            metrics: metrics.clone(),
         };
-        let (status, _watch) = tokio::sync::watch::channel(WorkerStatus::default());
+        let (status, watch) = tokio::sync::watch::channel(WorkerStatus::default());
+        if let Some(listen) = args.listen {
+            let listener = tokio::net::TcpListener::bind(listen)
+                .await
+                .with_context(|| format!("cannot listen on {listen}"))?;
+            let addr = listener
+                .local_addr()
+                .context("cannot read the bound address")?;
+            let router = worker_router(watch, metrics, args.metrics_min_score);
+            tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, router).await {
+                    eprintln!("anomalyzer worker: /metrics server failed: {e}");
+                }
+            });
+            eprintln!("listening on {addr}");
+        }
         run_worker(cluster, options, status, shutdown_signal()).await?;
         Ok::<_, anyhow::Error>(())
     })?;

@@ -3,10 +3,10 @@
 //! regularly; every write checked against the lease (docs/cluster.md).
 
 use std::collections::VecDeque;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use anomalyzer_serve::ServeConfig;
+use anomalyzer_serve::{RejectReason, ServeConfig, ServiceMetrics};
 use async_nats::jetstream::consumer::{pull, DeliverPolicy};
 use async_nats::jetstream::context::PublishAckFuture;
 use async_nats::jetstream::kv;
@@ -59,6 +59,9 @@ pub struct PartitionProgress {
     pub applied: u64,
     /// Series held.
     pub series: u64,
+    /// Points messages of the partition in the stream and not yet applied
+    /// (as the consumer last saw it).
+    pub lag: u64,
 }
 
 /// What runs one partition until it is stopped or fails.
@@ -75,6 +78,10 @@ pub struct PartitionRun {
     pub stop: watch::Receiver<bool>,
     /// Where progress is reported.
     pub progress: watch::Sender<PartitionProgress>,
+    /// The partition's detectors, shared with `/metrics`.
+    pub state: Arc<Mutex<PartitionState>>,
+    /// Points scored and rejected are counted here.
+    pub metrics: ServiceMetrics,
 }
 
 /// Upper bound of score publishes awaiting their ack.
@@ -86,8 +93,16 @@ impl PartitionRun {
     /// a NATS failure, a damaged message).
     pub async fn run(mut self) -> Result<()> {
         let p = self.lease.partition();
-        let (mut state, mut pointer_revision, mut pointer) = self.claim().await?;
-        let start = match state.sequence() {
+        let (loaded, mut pointer_revision, mut pointer) = self.claim().await?;
+        *self.lock() = loaded;
+        let state = Arc::clone(&self.state);
+        let applied = || {
+            state
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .sequence()
+        };
+        let start = match applied() {
             0 => DeliverPolicy::All,
             s => DeliverPolicy::ByStartSequence {
                 start_sequence: s + 1,
@@ -122,7 +137,7 @@ impl PartitionRun {
                     if changed.is_err() || *self.stop.borrow() {
                         drain(&mut pending, p).await?;
                         if since_snapshot > 0 {
-                            self.snapshot(&state, &mut pointer_revision, &mut pointer).await?;
+                            self.snapshot(&mut pointer_revision, &mut pointer).await?;
                         }
                         return Ok(());
                     }
@@ -142,18 +157,25 @@ impl PartitionRun {
                     return Err(Error::nats(format!("consume {}", points_subject(p)), e))
                 }
                 Ok(Some(Ok(message))) => {
-                    let sequence = message
-                        .info()
-                        .map_err(|e| {
-                            Error::nats(format!("message info on {}", points_subject(p)), e)
-                        })?
-                        .stream_sequence;
-                    if sequence <= state.sequence() {
+                    let info = message.info().map_err(|e| {
+                        Error::nats(format!("message info on {}", points_subject(p)), e)
+                    })?;
+                    let (sequence, lag) = (info.stream_sequence, info.pending);
+                    if sequence <= applied() {
                         continue;
                     }
                     let what = format!("{POINTS_STREAM} message {sequence}");
                     let points = decode_points(&message.payload, &what)?;
-                    let lines = state.apply(sequence, &points, &self.config)?;
+                    let (lines, series) = {
+                        let mut state = self.lock();
+                        let lines = state.apply(sequence, &points, &self.config)?;
+                        (lines, state.series_count())
+                    };
+                    self.metrics.count_scored(lines.len() as u64);
+                    self.metrics.count_rejected(
+                        RejectReason::OutOfOrder,
+                        (points.len() - lines.len()) as u64,
+                    );
                     let mut headers = HeaderMap::new();
                     headers.insert(
                         async_nats::header::NATS_MESSAGE_ID,
@@ -177,8 +199,9 @@ impl PartitionRun {
                     }
                     since_snapshot += 1;
                     self.progress.send_replace(PartitionProgress {
-                        applied: state.sequence(),
-                        series: state.series_count() as u64,
+                        applied: sequence,
+                        series: series as u64,
+                        lag,
                     });
                 }
             }
@@ -186,12 +209,15 @@ impl PartitionRun {
                 || (since_snapshot > 0 && last_snapshot.elapsed() >= self.policy.interval);
             if due {
                 drain(&mut pending, p).await?;
-                self.snapshot(&state, &mut pointer_revision, &mut pointer)
-                    .await?;
+                self.snapshot(&mut pointer_revision, &mut pointer).await?;
                 since_snapshot = 0;
                 last_snapshot = Instant::now();
             }
         }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, PartitionState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Takes the snapshot key over for this epoch (a CAS that fences every
@@ -281,15 +307,17 @@ impl PartitionRun {
     /// worker's CAS fails and its object is removed.
     async fn snapshot(
         &self,
-        state: &PartitionState,
         pointer_revision: &mut u64,
         pointer: &mut SnapshotPointer,
     ) -> Result<()> {
         self.lease.check()?;
         let p = self.lease.partition();
         let epoch = self.lease.epoch();
-        let name = format!("p{p}-e{epoch}-s{}", state.sequence());
-        let body = state.snapshot(epoch);
+        let (sequence, body) = {
+            let state = self.lock();
+            (state.sequence(), state.snapshot(epoch))
+        };
+        let name = format!("p{p}-e{epoch}-s{sequence}");
         self.cluster
             .objects
             .put(name.as_str(), &mut body.as_slice())
@@ -297,7 +325,7 @@ impl PartitionRun {
             .map_err(|e| Error::nats(format!("write snapshot object {name}"), e))?;
         let accepted = SnapshotPointer {
             epoch,
-            sequence: state.sequence(),
+            sequence,
             object: Some(name.clone()),
         };
         let value = serde_json::to_vec(&accepted).unwrap_or_default();

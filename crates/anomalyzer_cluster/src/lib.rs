@@ -14,6 +14,7 @@ mod messages;
 mod partition;
 mod publisher;
 mod worker;
+mod worker_metrics;
 
 pub use bootstrap::{
     bootstrap, connect, points_subject, scores_subject, Cluster, ClusterOptions, ClusterSettings,
@@ -30,4 +31,5 @@ pub use messages::{
 };
 pub use partition::PartitionState;
 pub use publisher::{Placement, Publisher};
-pub use worker::{run_worker, WorkerOptions, WorkerStatus};
+pub use worker::{run_worker, PartitionView, WorkerOptions, WorkerStatus};
+pub use worker_metrics::worker_router;

@@ -18,6 +18,8 @@ use crate::messages::ScoreLine;
 struct Slot {
     detector: Anomalyzer,
     last: Timestamp,
+    /// The last point's probability (for `/metrics`), if known.
+    probability: Option<f64>,
 }
 
 /// The detectors of one partition and how far into the points stream they
@@ -58,10 +60,13 @@ impl PartitionState {
         self.series.len()
     }
 
-    /// Calls `visit` with each series' key and latest probability.
-    pub fn for_each_score(&self, visit: &mut dyn FnMut(&SeriesKey, f64)) {
+    /// Calls `visit` with each series' key and last probability, for those
+    /// at or above `min_score`.
+    pub fn for_each_score(&self, min_score: f64, visit: &mut dyn FnMut(&SeriesKey, f64)) {
         for (key, slot) in &self.series {
-            visit(key, slot.detector.eval());
+            if let Some(p) = slot.probability.filter(|p| *p >= min_score) {
+                visit(key, p);
+            }
         }
     }
 
@@ -96,11 +101,13 @@ impl PartitionState {
                     self.series.entry(point.key.clone()).or_insert(Slot {
                         detector,
                         last: point.timestamp,
+                        probability: None,
                     })
                 }
             };
             let probability = slot.detector.push(point.value)?;
             slot.last = point.timestamp;
+            slot.probability = Some(probability);
             lines.push(ScoreLine::new(point, probability));
         }
         self.sequence = sequence;
@@ -108,7 +115,8 @@ impl PartitionState {
     }
 
     /// The snapshot body: `{"partition", "epoch", "sequence", "confs",
-    /// "series": [{"series", "labels", "conf", "state", "last"}]}`, series
+    /// "series": [{"series", "labels", "conf", "state", "last",
+    /// "probability"}]}`, series
     /// in key order, configurations shared by index.
     pub fn snapshot(&self, epoch: u64) -> Vec<u8> {
         let mut keys: Vec<&SeriesKey> = self.series.keys().collect();
@@ -138,6 +146,7 @@ impl PartitionState {
                 conf,
                 state: slot.detector.state(),
                 last: slot.last.as_nanos(),
+                probability: slot.probability,
             });
         }
         let body = SnapshotBody {
@@ -183,6 +192,7 @@ impl PartitionState {
                 Slot {
                     detector,
                     last: Timestamp::from_nanos(s.last),
+                    probability: s.probability,
                 },
             );
         }
@@ -215,6 +225,8 @@ struct SnapshotSeries {
     conf: usize,
     state: DetectorState,
     last: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    probability: Option<f64>,
 }
 
 #[cfg(test)]

@@ -3,10 +3,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use anomalyzer_serve::ServeConfig;
+use anomalyzer_serve::{ServeConfig, ServiceMetrics};
 use futures_util::StreamExt;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -15,6 +15,7 @@ use crate::bootstrap::Cluster;
 use crate::consumer::{PartitionProgress, PartitionRun, SnapshotPolicy};
 use crate::error::Result;
 use crate::lease::{partition_key, HeldLease, LeaseRecord};
+use crate::partition::PartitionState;
 
 /// How a worker runs.
 #[derive(Debug, Clone)]
@@ -25,6 +26,8 @@ pub struct WorkerOptions {
     pub config: Arc<ServeConfig>,
     /// When partitions snapshot.
     pub snapshots: SnapshotPolicy,
+    /// Points scored and rejected are counted here (for `/metrics`).
+    pub metrics: ServiceMetrics,
 }
 
 /// A partition this worker runs.
@@ -32,14 +35,28 @@ struct Owned {
     lease: Arc<HeldLease>,
     stop: watch::Sender<bool>,
     progress: watch::Receiver<PartitionProgress>,
+    state: Arc<Mutex<PartitionState>>,
     task: JoinHandle<Result<()>>,
 }
 
+/// One owned partition as `/metrics` sees it.
+#[derive(Debug, Clone)]
+pub struct PartitionView {
+    /// The partition.
+    pub partition: u32,
+    /// Its lease's epoch.
+    pub epoch: u64,
+    /// How far it is.
+    pub progress: PartitionProgress,
+    /// Its detectors.
+    pub state: Arc<Mutex<PartitionState>>,
+}
+
 /// What the worker owns, for `/metrics` and logs.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct WorkerStatus {
-    /// Owned partitions with their epoch and progress.
-    pub partitions: BTreeMap<u32, (u64, PartitionProgress)>,
+    /// Owned partitions, by partition.
+    pub partitions: Vec<PartitionView>,
 }
 
 /// Runs a worker until `shutdown` resolves; then stops every partition
@@ -73,7 +90,12 @@ pub async fn run_worker(
         let snapshot = WorkerStatus {
             partitions: owned
                 .iter()
-                .map(|(p, o)| (*p, (o.lease.epoch(), *o.progress.borrow())))
+                .map(|(p, o)| PartitionView {
+                    partition: *p,
+                    epoch: o.lease.epoch(),
+                    progress: *o.progress.borrow(),
+                    state: Arc::clone(&o.state),
+                })
                 .collect(),
         };
         status.send_replace(snapshot);
@@ -229,6 +251,7 @@ fn start(
 ) {
     let (stop_tx, stop_rx) = watch::channel(false);
     let (progress_tx, progress_rx) = watch::channel(PartitionProgress::default());
+    let state = Arc::new(Mutex::new(PartitionState::new(lease.partition())));
     let run = PartitionRun {
         cluster: cluster.clone(),
         lease: Arc::clone(&lease),
@@ -236,6 +259,8 @@ fn start(
         policy: options.snapshots,
         stop: stop_rx,
         progress: progress_tx,
+        state: Arc::clone(&state),
+        metrics: options.metrics.clone(),
     };
     owned.insert(
         lease.partition(),
@@ -243,6 +268,7 @@ fn start(
             lease,
             stop: stop_tx,
             progress: progress_rx,
+            state,
             task: tokio::spawn(run.run()),
         },
     );

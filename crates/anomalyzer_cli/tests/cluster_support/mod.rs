@@ -146,6 +146,21 @@ impl Proc {
         Proc { child, stderr }
     }
 
+    /// The address after the `listening on ` line of its stderr.
+    pub fn listen_addr(&self) -> SocketAddr {
+        assert!(
+            self.wait_for("listening on ", Duration::from_secs(15)),
+            "{}",
+            self.stderr()
+        );
+        self.stderr()
+            .lines()
+            .find_map(|l| l.strip_prefix("listening on "))
+            .unwrap()
+            .parse()
+            .unwrap()
+    }
+
     pub fn stderr(&self) -> String {
         self.stderr.lock().unwrap().clone()
     }
@@ -287,14 +302,23 @@ pub fn ingest(nats: &Nats) -> (Proc, SocketAddr) {
     (p, addr)
 }
 
+/// GETs `path` and returns the status and body of the answer.
+pub fn get(addr: SocketAddr, path: &str) -> (u16, String) {
+    request(addr, "GET", path, b"")
+}
+
 /// POSTs `body` and returns the status and body of the answer.
 pub fn post(addr: SocketAddr, path: &str, body: &[u8]) -> (u16, String) {
+    request(addr, "POST", path, body)
+}
+
+fn request(addr: SocketAddr, method: &str, path: &str, body: &[u8]) -> (u16, String) {
     let Ok(mut s) = TcpStream::connect_timeout(&addr, Duration::from_secs(5)) else {
         return (0, "connect failed".into());
     };
     s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
     let head = format!(
-        "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        "{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
     );
     if s.write_all(head.as_bytes())
