@@ -5,7 +5,9 @@
 //! | 0 | success (also when stdout is closed early, e.g. `| head`) |
 //! | 1 | runtime failure: I/O, storage, corrupt state |
 //! | 2 | bad input or usage: a bad row or value, invalid options or config |
-//! | 130, 143 | SIGINT, SIGTERM while writing `--output` (temporary file removed) |
+//! | 130, 143 | SIGINT, SIGTERM while writing `--output` (temporary file removed); for `serve`, a second signal during shutdown |
+//!
+//! `serve` exits 0 after SIGTERM or SIGINT once it has drained and written its snapshot.
 
 use std::io;
 use std::process::ExitCode;
@@ -19,6 +21,9 @@ pub const BAD_INPUT: u8 = 2;
 
 /// The exit-code table, for `--help`.
 pub const EXIT_CODES_HELP: &str = "Exit codes:\n  0  success (also when stdout is closed early, e.g. `| head`)\n  1  runtime failure: I/O, storage, corrupt state\n  2  bad input or usage: a bad row or value, invalid options or config\n  130, 143  interrupted by SIGINT, SIGTERM while writing --output (its temporary file removed)";
+
+/// The exit-code table of `serve`, for its `--help`.
+pub const SERVE_EXIT_CODES_HELP: &str = "Exit codes:\n  0  shut down cleanly after SIGTERM or SIGINT (requests in flight finished, state synced and snapshotted)\n  1  runtime failure: cannot listen, state directory unusable or corrupt, shutdown failed\n  2  bad flags, configuration file or token file\n  130, 143  a second SIGINT or SIGTERM during shutdown: exit at once, without the final snapshot (nothing acknowledged is lost)";
 
 /// An error caused by what the user gave us (exit code 2).
 #[derive(Debug)]

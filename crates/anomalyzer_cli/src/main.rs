@@ -1,8 +1,9 @@
 //! `anomalyzer`: score files and streams for anomalies from the shell.
 //!
 //! Glue only: parsing, I/O and presentation over the `anomalyzer_ts` library
-//! (and `anomalyzer_store` for durable state). Each subcommand lives in its
-//! own module; errors map to the exit codes in [`exit`].
+//! (`anomalyzer_store` for durable state, `anomalyzer_serve` for the HTTP
+//! service). Each subcommand lives in its own module; errors map to the
+//! exit codes in [`exit`].
 
 mod conf_file;
 mod corpus;
@@ -23,6 +24,8 @@ mod output_file;
 mod plot;
 mod progress;
 mod score;
+mod serve;
+mod serve_flags;
 mod stream;
 mod summary;
 mod timestamp;
@@ -62,6 +65,10 @@ enum Command {
     /// successive halving); print them and write them as TOML for --config.
     #[command(after_help = exit::EXIT_CODES_HELP)]
     Tune(tune::TuneArgs),
+    /// Serve many series over HTTP (JSON push, Prometheus remote_write, /metrics),
+    /// with durable state in a directory; runs until SIGTERM or SIGINT.
+    #[command(after_help = exit::SERVE_EXIT_CODES_HELP)]
+    Serve(serve::ServeArgs),
     /// Own partitions of a NATS JetStream cluster: score their points, publish the scores.
     #[command(after_help = exit::EXIT_CODES_HELP)]
     Worker(worker::WorkerArgs),
@@ -82,6 +89,7 @@ fn main() -> ExitCode {
         Command::Inspect(args) => inspect::run(args),
         Command::Evaluate(args) => evaluate::run(args),
         Command::Tune(args) => tune::run(args),
+        Command::Serve(args) => serve::run(args),
         Command::Worker(args) => worker::run(args),
         Command::Ingest(args) => ingest::run(args),
     };

@@ -25,31 +25,39 @@
 mod auth;
 mod batch;
 mod config;
+mod durable_store;
 mod error;
 mod exposition;
+mod http_server;
 mod out_of_order;
 mod push_json;
 mod remote_write;
 mod router;
 mod series_key;
+mod starting;
 mod store;
 mod timestamp;
 
 pub use auth::AuthToken;
 pub use batch::{Batch, Point, PointOutcome, RejectReason};
 pub use config::{Resolved, ServeConfig, MAX_CONFIG_BYTES};
+pub use durable_store::{DurableOptions, DurableStore, RecoverySummary, MAX_LISTED_CHANGED};
 pub use error::{Error, Result};
 pub use exposition::{
     openmetrics_to_text_004, render as render_metrics, wants_openmetrics, ServiceMetrics,
     CONTENT_TYPE as METRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE as METRICS_TEXT_CONTENT_TYPE,
 };
+pub use http_server::{serve, ConnectionOptions, Drained, DEFAULT_HEADER_TIMEOUT};
 pub use out_of_order::{admits, plan_order};
 pub use push_json::{error_response, parse_push, push_response, PushRequest};
 pub use remote_write::{
     decode_write_request, encode_write_request, score_write_request, Label, Sample, TimeSeries,
     WriteRequest, NAME_LABEL, SCORE_METRIC,
 };
-pub use router::{router, ServeOptions, DEFAULT_BODY_LIMIT, DEFAULT_MAX_DECODED_BYTES};
+pub use router::{
+    router, ServeOptions, DEFAULT_BODY_LIMIT, DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_DECODED_BYTES,
+};
 pub use series_key::{IdentityLimits, SeriesKey, SERIES_LABEL};
+pub use starting::Starting;
 pub use store::{LastPoint, SeriesStatus, SeriesStore, StoreStats};
 pub use timestamp::Timestamp;

@@ -12,11 +12,14 @@
 //!
 //! Every failure of the store maps through [`Error::status`]: 429 for the
 //! series limit, 503 when it cannot make points durable. A body over the
-//! limit is answered 413 before it is read in full.
+//! limit is answered 413 before it is read in full; one not received within
+//! [`ServeOptions::body_timeout`] is answered 408, so a stalled client holds
+//! neither memory nor a task for long.
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -43,6 +46,9 @@ pub const DEFAULT_BODY_LIMIT: usize = 16 << 20;
 /// Default limit on a remote_write body once decompressed: 64 MiB.
 pub const DEFAULT_MAX_DECODED_BYTES: usize = 64 << 20;
 
+/// Default time a client has to send a whole request body: 30 s.
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// What the router is told by the command line.
 #[derive(Debug, Clone)]
 pub struct ServeOptions {
@@ -56,6 +62,9 @@ pub struct ServeOptions {
     pub metrics_min_score: f64,
     /// `--auth-token-file`: when set, every route but `/healthz` needs it.
     pub auth: Option<AuthToken>,
+    /// The longest a client may take to send a request body, counted from
+    /// the end of its headers; past it the answer is 408.
+    pub body_timeout: Duration,
 }
 
 impl Default for ServeOptions {
@@ -66,6 +75,7 @@ impl Default for ServeOptions {
             limits: IdentityLimits::default(),
             metrics_min_score: 0.0,
             auth: None,
+            body_timeout: DEFAULT_BODY_TIMEOUT,
         }
     }
 }
@@ -85,6 +95,9 @@ impl ServeOptions {
         }
         if self.body_limit == 0 || self.max_decoded_bytes == 0 {
             return Err(fail("body size limits must be at least 1 byte".into()));
+        }
+        if self.body_timeout.is_zero() {
+            return Err(fail("the body timeout must be longer than 0".into()));
         }
         Ok(())
     }
@@ -116,6 +129,7 @@ pub fn router<S: SeriesStore>(
 ) -> Result<Router> {
     options.check()?;
     let body_limit = options.body_limit;
+    let body_timeout = options.body_timeout;
     let auth = options.auth.clone();
     let state = AppState {
         store,
@@ -129,7 +143,12 @@ pub fn router<S: SeriesStore>(
         .route("/api/v1/series", get(series::<S>))
         .route("/api/v1/series/{name}/explain", get(explain::<S>))
         .route("/readyz", get(readyz::<S>))
-        .with_state(state);
+        .with_state(state)
+        .route_layer(middleware::from_fn_with_state(
+            (body_limit, body_timeout),
+            read_body_in_time,
+        ));
+    // Added last, so it runs first: no body is read for a refused token.
     if let Some(token) = auth {
         guarded = guarded.route_layer(middleware::from_fn_with_state(
             Arc::new(token),
@@ -172,6 +191,55 @@ async fn refuse_declared_oversize(
     }
 }
 
+/// Reads the whole body within the deadline (and the size limit) before
+/// the handler runs; the handler then gets it from memory.
+async fn read_body_in_time(
+    State((limit, deadline)): State<(usize, Duration)>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    let as_json = parts.uri.path() != "/api/v1/write";
+    let answer = |status: StatusCode, message: &str| {
+        if as_json {
+            json_message(status, message)
+        } else {
+            (status, message.to_owned()).into_response()
+        }
+    };
+    match tokio::time::timeout(deadline, axum::body::to_bytes(body, limit)).await {
+        Ok(Ok(bytes)) => {
+            next.run(Request::from_parts(parts, Body::from(bytes)))
+                .await
+        }
+        Ok(Err(e)) if is_length_limit(&e) => {
+            answer(StatusCode::PAYLOAD_TOO_LARGE, &too_large(limit))
+        }
+        Ok(Err(e)) => answer(
+            StatusCode::BAD_REQUEST,
+            &format!("cannot read the request body: {e}"),
+        ),
+        Err(_) => answer(
+            StatusCode::REQUEST_TIMEOUT,
+            &format!(
+                "request body not received within {} s",
+                deadline.as_secs_f64()
+            ),
+        ),
+    }
+}
+
+fn is_length_limit(e: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(error) = source {
+        if error.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        source = error.source();
+    }
+    false
+}
+
 fn too_large(limit: usize) -> String {
     format!("request body is larger than the limit of {limit} bytes")
 }
@@ -208,7 +276,9 @@ async fn push<S: SeriesStore>(
     if !state.store.is_ready() {
         return json_error(StatusCode::SERVICE_UNAVAILABLE, &not_ready());
     }
-    let request = match parse_push(&body, &state.options.limits) {
+    let limits = state.options.limits;
+    let parsed = off_the_runtime_if_large(body.len(), move || parse_push(&body, &limits)).await;
+    let request = match parsed {
         Ok(request) => request,
         Err(e) => return json_error(StatusCode::BAD_REQUEST, &e),
     };
@@ -243,17 +313,41 @@ async fn write<S: SeriesStore>(
     if !state.store.is_ready() {
         return (StatusCode::SERVICE_UNAVAILABLE, not_ready().to_string()).into_response();
     }
-    let batch = match decode_write_request(
-        &body,
-        &state.options.limits,
-        state.options.max_decoded_bytes,
-    ) {
+    let limits = state.options.limits;
+    let max_decoded = state.options.max_decoded_bytes;
+    let decoded = off_the_runtime_if_large(body.len(), move || {
+        decode_write_request(&body, &limits, max_decoded)
+    })
+    .await;
+    let batch = match decoded {
         Ok(batch) => batch,
         Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
     };
     match apply(&state, &batch).await {
         Ok(_) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => (status_of(&e), e.to_string()).into_response(),
+    }
+}
+
+/// Bodies at least this large are decoded on a blocking thread: a 16 MiB
+/// body takes a good part of a second to parse, which would stall every
+/// other request sharing the runtime's worker.
+const BLOCKING_DECODE_BYTES: usize = 1 << 20;
+
+/// Runs `decode` inline for a small body, on tokio's blocking pool for a
+/// large one.
+async fn off_the_runtime_if_large<T: Send + 'static>(
+    body_len: usize,
+    decode: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    if body_len < BLOCKING_DECODE_BYTES {
+        return decode();
+    }
+    match tokio::task::spawn_blocking(decode).await {
+        Ok(decoded) => decoded,
+        // The task is never cancelled, so this is a panic of the decoder:
+        // carried on as if it had happened inline.
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
     }
 }
 

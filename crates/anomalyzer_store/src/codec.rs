@@ -91,10 +91,11 @@
 //!
 //! `s` must equal `52 + i + c + 8w + d` (the section minus its length
 //! field). Nothing may follow the last section. A single-series snapshot
-//! has one section whose LSN is the header's; a snapshot of many series
-//! may be written while the log goes on, each section at its own LSN, the
-//! header's LSN the highest of them: replay then starts after the log's
-//! base and skips each series' records at or below its section's LSN.
+//! has one section whose LSN is the header's; a series set's snapshot is
+//! written while the log goes on, each section at its own LSN, its
+//! header's LSN the log base at which it started (`docs/format.md`,
+//! "Series sets"): replay skips each series' records at or below its
+//! section's LSN.
 //!
 //! **Detector state** (`d` bytes): empty for a configuration without robust
 //! tests (so a Go configuration's snapshot is unchanged); otherwise the

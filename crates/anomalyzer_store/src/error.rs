@@ -164,6 +164,26 @@ pub enum Error {
         /// The ids found.
         problem: String,
     },
+    /// A request would create a series past the series set's limit;
+    /// nothing of it was applied.
+    #[error("series limit reached: {limit} series exist, so the new series {series} is refused")]
+    TooManySeries {
+        /// The limit in force.
+        limit: u64,
+        /// The first new series that was refused.
+        series: String,
+    },
+    /// The series set could not write a request's records (disk full, I/O
+    /// error): the log was cut back and nothing of the request was applied
+    /// or acknowledged; later requests succeed once the cause is gone.
+    #[error("the store could not write the request: {reason}")]
+    Unavailable {
+        /// What failed.
+        reason: String,
+    },
+    /// The series set was shut down and takes no more requests.
+    #[error("the store is shut down")]
+    ShutDown,
     /// A value the detector refuses (NaN or infinite); nothing was logged.
     #[error(transparent)]
     InvalidValue(#[from] anomalyzer_ts::Error),

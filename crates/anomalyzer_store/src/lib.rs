@@ -55,6 +55,7 @@ mod record;
 mod recovery;
 mod recovery_report;
 mod section;
+mod series_set;
 mod sim_storage;
 mod snapshot;
 mod status;
@@ -71,6 +72,10 @@ pub use options::{OnConfMismatch, StoreOptions, DEFAULT_SNAPSHOT_INTERVAL};
 pub use paths::{LOCK_FILE, SNAPSHOT_FILE, SNAPSHOT_TMP_FILE, WAL_FILE, WAL_TMP_FILE};
 pub use record::{decode_record, encode_record, Record};
 pub use recovery::{FileSalvage, RecoveryMode, RecoveryReport};
+pub use series_set::{
+    Completion, ConfResolver, FsyncObserver, IncomingPoint, PointFate, SeriesIdentity, SeriesSet,
+    SeriesSetOptions, SeriesView, SetRecovery, SetStats, DEFAULT_MAX_SERIES,
+};
 pub use sim_storage::{FaultKind, PowerLoss, SimSpecial, SimStorage};
 pub use status::{inspect, inspect_in, StoreStatus};
 pub use storage::{

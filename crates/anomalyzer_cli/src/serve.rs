@@ -1,0 +1,264 @@
+//! `anomalyzer serve`: many series in one durable process, over HTTP
+//! (`docs/serve.md`).
+//!
+//! Start-up binds the socket first and prints `listening on ADDR`, then
+//! recovers the state directory on a blocking thread while `/healthz`
+//! answers 200 and `/readyz`, push and write answer 503. Once recovered the
+//! store is installed and the service is ready.
+//!
+//! SIGTERM or SIGINT: stop accepting, let requests in flight finish, then
+//! [`DurableStore::shutdown`] (sync and a full snapshot) and exit 0. A
+//! second signal during that shutdown exits at once with 130 (SIGINT) or
+//! 143 (SIGTERM): nothing acknowledged is lost (it was durable before it was
+//! acknowledged), only the final snapshot is skipped, so the next start
+//! replays more of the log.
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anomalyzer_serve::{
+    router, AuthToken, ConnectionOptions, Drained, DurableOptions, DurableStore, RecoverySummary,
+    ServeConfig, ServeOptions, ServiceMetrics, Starting,
+};
+use anomalyzer_store::SyncPolicy;
+use anyhow::{Context, Result};
+use tokio::net::TcpListener;
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::watch;
+
+use crate::diag::eprint_line;
+use crate::exit::{BadInput, SUCCESS};
+use crate::serve_flags::{parse_client_timeout, parse_listen, parse_probability, RemoteWriteUrl};
+
+/// Default `--max-series`.
+const DEFAULT_MAX_SERIES: u64 = 1_000_000;
+
+/// Arguments of `anomalyzer serve`.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// State directory (created on the first run; one process at a time)
+    #[arg(long, value_name = "DIR")]
+    pub state: PathBuf,
+    /// Address to listen on (port 0 picks a free port; the address is printed)
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9464", value_parser = parse_listen)]
+    pub listen: SocketAddr,
+    /// Detector configuration file (TOML): `[default]` and `[[series]]` blocks;
+    /// applies to series created from now on
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// When points are made durable (and acknowledged): always, every-n:N,
+    /// interval:MS or never
+    #[arg(long, value_name = "POLICY", default_value = "always")]
+    pub sync: SyncPolicy,
+    /// Most series held; a request creating one more is refused with 429
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_SERIES,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_series: u64,
+    /// File holding a bearer token every endpoint but /healthz then requires
+    #[arg(long, value_name = "FILE")]
+    pub auth_token_file: Option<PathBuf>,
+    /// Also write every score as `anomaly_score` to this Prometheus
+    /// remote_write endpoint (http or https)
+    #[arg(long, value_name = "URL")]
+    pub remote_write: Option<RemoteWriteUrl>,
+    /// Export only series whose latest score is at least X on /metrics
+    #[arg(long, value_name = "X", default_value_t = 0.0, value_parser = parse_probability)]
+    pub metrics_min_score: f64,
+    /// Seconds a client has to send a request's headers, and then its body
+    /// (408 past it); also how long an idle connection is kept
+    #[arg(long, value_name = "SECONDS", default_value = "30", value_parser = parse_client_timeout)]
+    pub client_timeout: Duration,
+}
+
+/// Runs the service until SIGTERM or SIGINT.
+pub fn run(args: ServeArgs) -> Result<ExitCode> {
+    let config = match &args.config {
+        Some(path) => ServeConfig::load(path).map_err(|e| BadInput(e.to_string()))?,
+        None => ServeConfig::default(),
+    };
+    let auth = match &args.auth_token_file {
+        Some(path) => Some(AuthToken::from_file(path).map_err(|e| BadInput(e.to_string()))?),
+        None => None,
+    };
+    let options = ServeOptions {
+        metrics_min_score: args.metrics_min_score,
+        auth,
+        body_timeout: args.client_timeout,
+        ..ServeOptions::default()
+    };
+    options.check().map_err(|e| BadInput(e.to_string()))?;
+    // The one place the remote_write output is to be connected: until its
+    // client is built in, the flag is refused rather than ignored.
+    if let Some(url) = &args.remote_write {
+        return Err(BadInput(format!(
+            "--remote-write {url}: the remote_write output client is not built into this version yet"
+        ))
+        .into());
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("anomalyzer-serve")
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(serve(args, Arc::new(config), options))
+}
+
+async fn serve(
+    args: ServeArgs,
+    config: Arc<ServeConfig>,
+    options: ServeOptions,
+) -> Result<ExitCode> {
+    // Signals first, so a SIGTERM right after start-up is not lost.
+    let shutdown = Shutdown::listen()?;
+    let listener = TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let address = listener
+        .local_addr()
+        .context("cannot read the bound address")?;
+    let metrics = ServiceMetrics::default();
+    let slot = Arc::new(Starting::<DurableStore>::new());
+    let app =
+        router(Arc::clone(&slot), metrics.clone(), options).map_err(|e| BadInput(e.to_string()))?;
+    let connections = ConnectionOptions {
+        header_timeout: args.client_timeout,
+        ..ConnectionOptions::default()
+    };
+    let server = tokio::spawn(anomalyzer_serve::serve(
+        listener,
+        app,
+        connections,
+        shutdown.requested(),
+    ));
+    eprint_line!("listening on {address}");
+
+    let durable = DurableOptions {
+        sync: args.sync,
+        max_series: args.max_series,
+        config: Arc::clone(&config),
+        metrics,
+    };
+    let dir = args.state.clone();
+    let recovered = tokio::task::spawn_blocking(move || DurableStore::open(&dir, durable))
+        .await
+        .context("the recovery thread failed")?;
+    match recovered {
+        Ok((store, summary)) => {
+            eprint_line!("state {}: {summary}", args.state.display());
+            report_config_changes(&summary, &config, args.config.as_deref());
+            if slot.install(store).is_err() {
+                unreachable!("the store is installed once, here");
+            }
+        }
+        Err(e) => {
+            shutdown.request();
+            let _ = server.await;
+            return Err(anyhow::Error::msg(format!(
+                "cannot open the state directory {}: {e}",
+                args.state.display()
+            )));
+        }
+    }
+
+    shutdown.requested().await;
+    eprint_line!("shutting down: no new connections; finishing requests in flight");
+    if let Drained::TimedOut(open) = server.await.context("the server task failed")? {
+        eprint_line!(
+            "shutting down: connections still open after the drain timeout were dropped ({open} open at the start)"
+        );
+    }
+    if let Some(store) = slot.get().cloned() {
+        tokio::task::spawn_blocking(move || store.shutdown())
+            .await
+            .context("the shutdown thread failed")?
+            .map_err(|e| anyhow::Error::msg(format!("shutting down: {e}")))?;
+    }
+    eprint_line!(
+        "shut down: state synced and snapshotted in {}",
+        args.state.display()
+    );
+    Ok(ExitCode::from(SUCCESS))
+}
+
+/// Asks for shutdown on the first SIGTERM or SIGINT (or when start-up
+/// fails); a second signal exits at once with 128 + its number.
+struct Shutdown {
+    asked: watch::Sender<bool>,
+}
+
+impl Shutdown {
+    fn listen() -> Result<Self> {
+        let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+        let mut int = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
+        let (asked, _) = watch::channel(false);
+        let sender = asked.clone();
+        tokio::spawn(async move {
+            let mut signals = 0;
+            loop {
+                let code = tokio::select! {
+                    _ = term.recv() => 143,
+                    _ = int.recv() => 130,
+                };
+                signals += 1;
+                if signals > 1 {
+                    eprint_line!("second signal: exiting at once, without the final snapshot");
+                    std::process::exit(code);
+                }
+                sender.send_replace(true);
+            }
+        });
+        Ok(Shutdown { asked })
+    }
+
+    fn request(&self) {
+        self.asked.send_replace(true);
+    }
+
+    /// Resolves once shutdown has been asked for.
+    fn requested(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut asked = self.asked.subscribe();
+        async move {
+            // The sender lives as long as the process runs.
+            let _ = asked.wait_for(|&asked| asked).await;
+        }
+    }
+}
+
+/// Says on stderr which series keep a configuration other than the one
+/// `--config` now gives them (a changed file applies to new series only),
+/// with the file's patterns that now match them.
+fn report_config_changes(summary: &RecoverySummary, config: &ServeConfig, file: Option<&Path>) {
+    let count = summary.changed_conf_count();
+    if count == 0 {
+        return;
+    }
+    let listed = summary.changed_conf();
+    let patterns: Vec<&str> = config.patterns().collect();
+    let mut matched: BTreeSet<String> = BTreeSet::new();
+    for key in listed {
+        matched.insert(match config.resolve(key).block {
+            Some(i) => format!(
+                "[[series]] match = {:?}",
+                patterns.get(i).copied().unwrap_or("?")
+            ),
+            None => "[default]".to_owned(),
+        });
+    }
+    let names: Vec<String> = listed.iter().map(ToString::to_string).collect();
+    let more = count.saturating_sub(listed.len() as u64);
+    let origin = file.map_or_else(
+        || "no --config".to_owned(),
+        |f| format!("--config {}", f.display()),
+    );
+    eprint_line!(
+        "{origin}: a changed configuration applies to new series only: {count} existing series keep \
+         the configuration they were created with (what now matches them: {}): {}{}",
+        matched.into_iter().collect::<Vec<_>>().join(", "),
+        names.join(", "),
+        if more > 0 { format!(" and {more} more") } else { String::new() }
+    );
+}
