@@ -1,6 +1,6 @@
-//! `anomalyzer ingest`: the cluster's ingest node (docs/cluster.md,
-//! "Ingest"). It is the entry point of `serve --cluster URL` until the
-//! `serve` subcommand exists to take the flag.
+//! `anomalyzer ingest` and `anomalyzer serve --cluster URL`: the cluster's
+//! ingest node (docs/cluster.md, "Ingest"). `ingest` also takes the flags
+//! that create a cluster (`--partitions`, `--lease-ms`, ...).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -33,12 +33,33 @@ pub fn run(args: IngestArgs) -> Result<ExitCode> {
         Some(path) => Some(AuthToken::from_file(path).map_err(|e| BadInput(e.to_string()))?),
         None => None,
     };
+    run_ingest(&args.cluster, args.listen, auth)
+}
+
+/// `anomalyzer serve --cluster URL`: the ingest node with the cluster's
+/// stored (or default) settings.
+pub fn serve_cluster(url: &str, listen: SocketAddr, auth: Option<AuthToken>) -> Result<ExitCode> {
+    let cluster = ClusterArgs {
+        cluster: url.to_owned(),
+        partitions: None,
+        lease_ms: None,
+        replicas: 1,
+        nats_timeout_ms: 2000,
+    };
+    run_ingest(&cluster, listen, auth)
+}
+
+fn run_ingest(
+    cluster_args: &ClusterArgs,
+    listen: SocketAddr,
+    auth: Option<AuthToken>,
+) -> Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
-        let cluster = args.cluster.join().await?;
+        let cluster = cluster_args.join().await?;
         let partitions = cluster.settings.partitions;
         let router = ingest_router(
             Publisher::new(cluster),
@@ -47,15 +68,15 @@ pub fn run(args: IngestArgs) -> Result<ExitCode> {
                 ..IngestOptions::default()
             },
         );
-        let listener = tokio::net::TcpListener::bind(args.listen)
+        let listener = tokio::net::TcpListener::bind(listen)
             .await
-            .with_context(|| format!("cannot listen on {}", args.listen))?;
+            .with_context(|| format!("cannot listen on {listen}"))?;
         let addr = listener
             .local_addr()
             .context("cannot read the bound address")?;
         eprintln!(
             "ingest into {} ({partitions} partitions)",
-            args.cluster.cluster
+            cluster_args.cluster
         );
         eprintln!("listening on {addr}");
         axum::serve(listener, router)

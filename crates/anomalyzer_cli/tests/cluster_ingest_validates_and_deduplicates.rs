@@ -75,3 +75,39 @@ fn a_node_with_other_partitions_is_refused() {
         "{stderr}"
     );
 }
+
+#[test]
+fn serve_with_cluster_is_the_ingest_node() {
+    if !nats_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let nats = Nats::start(dir.path());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_anomalyzer"))
+        .args(["serve", "--cluster", &nats.url(), "--listen", "127.0.0.1:0"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    let addr = loop {
+        line.clear();
+        assert!(std::io::BufRead::read_line(&mut stderr, &mut line).unwrap() > 0);
+        if let Some(a) = line.trim().strip_prefix("listening on ") {
+            break a.parse().unwrap();
+        }
+    };
+    let (status, body) = post(addr, "/api/v1/push", &Workload::new(1, 5, 1).body(0));
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(status, 200, "{body}");
+    assert!(stream_messages(&nats, POINTS_STREAM) >= 1);
+
+    // --cluster replaces the state directory: both at once is a usage error.
+    let out = Command::new(env!("CARGO_BIN_EXE_anomalyzer"))
+        .args(["serve", "--cluster", &nats.url(), "--state"])
+        .arg(dir.path().join("s"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+}
