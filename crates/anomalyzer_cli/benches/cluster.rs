@@ -5,6 +5,9 @@
 //!   push until every score message of the pushed points is stored in
 //!   `ANOMALYZER_SCORES`; 1 000 series, two clients each pushing its own 500
 //!   series, one point per series per push, 8 partitions, with 1 and 2 workers.
+//! - `cluster_end_to_end/single_process_serve`: the same pushes into one
+//!   `anomalyzer serve --sync always` (the answer comes once the points are
+//!   scored and durable), for the cost per point against the cluster.
 //! - `cluster_takeover`: from `kill -9` of a worker owning half the
 //!   partitions until the scores of a push made right after the kill are
 //!   all stored (lease time 2 s).
@@ -143,7 +146,68 @@ fn throughput(c: &mut Criterion) {
         });
         drop(s.workers);
     }
+    single_process(&mut g);
     g.finish();
+}
+
+/// The same rounds into the single-process service.
+fn single_process(g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_anomalyzer"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--sync",
+            "always",
+            "--state",
+        ])
+        .arg(dir.path().join("state"))
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start anomalyzer serve");
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    let addr: SocketAddr = loop {
+        line.clear();
+        let n = std::io::BufRead::read_line(&mut stderr, &mut line).unwrap();
+        assert!(n > 0, "serve exited before listening");
+        if let Some(a) = line.trim().strip_prefix("listening on ") {
+            break a.parse().unwrap();
+        }
+    };
+    // Wait for recovery (readyz), then warm the series up.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while cluster_support::get(addr, "/readyz").0 != 200 {
+        assert!(Instant::now() < deadline, "serve never became ready");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    push(addr, 0, 0);
+    push(addr, 0, 1);
+    let mut round = 1u64;
+    g.bench_function("single_process_serve", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let start = Instant::now();
+                let first = round;
+                std::thread::scope(|scope| {
+                    for client in 0..2 {
+                        scope.spawn(move || {
+                            for r in first..first + ROUNDS_PER_ITER {
+                                push(addr, r, client);
+                            }
+                        });
+                    }
+                });
+                round += ROUNDS_PER_ITER;
+                total += start.elapsed();
+            }
+            total
+        });
+    });
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 fn takeover(c: &mut Criterion) {
