@@ -15,6 +15,7 @@ mod evaluate;
 mod evaluate_report;
 mod exit;
 mod float_text;
+mod ingest;
 mod input;
 mod inspect;
 mod nab_results;
@@ -31,6 +32,7 @@ mod timestamp;
 mod tune;
 mod tune_robust_space;
 mod tune_space;
+mod worker;
 
 use std::process::ExitCode;
 
@@ -67,6 +69,12 @@ enum Command {
     /// with durable state in a directory; runs until SIGTERM or SIGINT.
     #[command(after_help = exit::SERVE_EXIT_CODES_HELP)]
     Serve(serve::ServeArgs),
+    /// Own partitions of a NATS JetStream cluster: score their points, publish the scores.
+    #[command(after_help = exit::EXIT_CODES_HELP)]
+    Worker(worker::WorkerArgs),
+    /// The cluster's HTTP ingest node: validate pushes and remote_writes, publish them by partition.
+    #[command(after_help = exit::EXIT_CODES_HELP)]
+    Ingest(ingest::IngestArgs),
 }
 
 fn main() -> ExitCode {
@@ -82,6 +90,8 @@ fn main() -> ExitCode {
         Command::Evaluate(args) => evaluate::run(args),
         Command::Tune(args) => tune::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Worker(args) => worker::run(args),
+        Command::Ingest(args) => ingest::run(args),
     };
     result.unwrap_or_else(|err| exit::report(&err))
 }

@@ -46,8 +46,12 @@ const DEFAULT_MAX_SERIES: u64 = 1_000_000;
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
     /// State directory (created on the first run; one process at a time)
-    #[arg(long, value_name = "DIR")]
-    pub state: PathBuf,
+    #[arg(long, value_name = "DIR", required_unless_present = "cluster")]
+    pub state: Option<PathBuf>,
+    /// Ingest into the NATS JetStream cluster at URL instead (docs/cluster.md):
+    /// points are published by partition and scored by `anomalyzer worker`s
+    #[arg(long, value_name = "URL", conflicts_with_all = ["state", "sync", "max_series", "remote_write", "config", "metrics_min_score"])]
+    pub cluster: Option<String>,
     /// Address to listen on (port 0 picks a free port; the address is printed)
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9464", value_parser = parse_listen)]
     pub listen: SocketAddr,
@@ -96,6 +100,9 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         ..ServeOptions::default()
     };
     options.check().map_err(|e| BadInput(e.to_string()))?;
+    if let Some(url) = &args.cluster {
+        return crate::ingest::serve_cluster(url, args.listen, options.auth);
+    }
     // Checked before anything is bound; started in the runtime, below.
     let remote_write = args
         .remote_write
@@ -118,6 +125,10 @@ async fn serve(
     mut options: ServeOptions,
     remote_write: Option<RemoteWriteOptions>,
 ) -> Result<ExitCode> {
+    let state_dir = args
+        .state
+        .clone()
+        .ok_or_else(|| BadInput("--state DIR is required without --cluster".into()))?;
     // Signals first, so a SIGTERM right after start-up is not lost.
     let shutdown = Shutdown::listen()?;
     let listener = TcpListener::bind(args.listen)
@@ -159,13 +170,13 @@ async fn serve(
         config: Arc::clone(&config),
         metrics,
     };
-    let dir = args.state.clone();
+    let dir = state_dir.clone();
     let recovered = tokio::task::spawn_blocking(move || DurableStore::open(&dir, durable))
         .await
         .context("the recovery thread failed")?;
     match recovered {
         Ok((store, summary)) => {
-            eprint_line!("state {}: {summary}", args.state.display());
+            eprint_line!("state {}: {summary}", state_dir.display());
             report_config_changes(&summary, &config, args.config.as_deref());
             if slot.install(store).is_err() {
                 unreachable!("the store is installed once, here");
@@ -176,7 +187,7 @@ async fn serve(
             let _ = server.await;
             return Err(anyhow::Error::msg(format!(
                 "cannot open the state directory {}: {e}",
-                args.state.display()
+                state_dir.display()
             )));
         }
     }
@@ -220,7 +231,7 @@ async fn serve(
     stored?;
     eprint_line!(
         "shut down: state synced and snapshotted in {}",
-        args.state.display()
+        state_dir.display()
     );
     Ok(ExitCode::from(SUCCESS))
 }
