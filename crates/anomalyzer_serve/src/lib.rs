@@ -30,6 +30,7 @@ mod error;
 mod exposition;
 mod http_server;
 mod out_of_order;
+mod push_answer;
 mod push_json;
 mod remote_write;
 mod remote_write_options;

@@ -35,7 +35,8 @@ use crate::auth::AuthToken;
 use crate::batch::{Batch, PointOutcome, RejectReason};
 use crate::error::{Error, Result};
 use crate::exposition::{self, ServiceMetrics};
-use crate::push_json::{error_response, parse_push, push_response};
+use crate::push_answer::PushAnswer;
+use crate::push_json::{error_response, parse_push};
 use crate::remote_write::decode_write_request;
 use crate::score_sink::ScoreSink;
 use crate::series_key::{IdentityLimits, SeriesKey};
@@ -288,11 +289,18 @@ async fn push<S: SeriesStore>(
         Err(e) => return json_error(StatusCode::BAD_REQUEST, &e),
     };
     match apply(&state, &request.batch).await {
-        Ok(outcomes) => (
-            StatusCode::OK,
-            json_body(&push_response(&request, &outcomes)),
-        )
-            .into_response(),
+        Ok(outcomes) => {
+            let answer = PushAnswer {
+                request: &request,
+                outcomes: &outcomes,
+            };
+            (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "application/json")],
+                answer.to_bytes(),
+            )
+                .into_response()
+        }
         Err(e) => json_error(status_of(&e), &e),
     }
 }
