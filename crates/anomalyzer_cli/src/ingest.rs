@@ -11,6 +11,7 @@ use anomalyzer_serve::AuthToken;
 use anyhow::{Context, Result};
 use clap::Args;
 
+use crate::diag::eprint_line;
 use crate::exit::{BadInput, SUCCESS};
 use crate::worker::{shutdown_signal, ClusterArgs};
 
@@ -74,11 +75,11 @@ fn run_ingest(
         let addr = listener
             .local_addr()
             .context("cannot read the bound address")?;
-        eprintln!(
+        eprint_line!(
             "ingest into {} ({partitions} partitions)",
             cluster_args.cluster
         );
-        eprintln!("listening on {addr}");
+        eprint_line!("listening on {addr}");
         axum::serve(listener, router)
             .with_graceful_shutdown(shutdown_signal())
             .await

@@ -15,11 +15,17 @@ use anomalyzer_cluster::{
     bootstrap, connect, run_worker, worker_router, Cluster, ClusterOptions, SnapshotPolicy,
     WorkerOptions, WorkerStatus,
 };
-use anomalyzer_serve::{ServeConfig, ServiceMetrics};
+use anomalyzer_serve::{RemoteWriteOptions, RemoteWriter, ScoreSink, ServeConfig, ServiceMetrics};
 use anyhow::{Context, Result};
 use clap::Args;
 
+use crate::diag::eprint_line;
 use crate::exit::{BadInput, SUCCESS};
+use crate::serve_flags::RemoteWriteUrl;
+
+/// How long a stopping worker gives its `--remote-write` output to send
+/// what is queued.
+const REMOTE_WRITE_FLUSH_DEADLINE: Duration = Duration::from_secs(5);
 
 /// How to reach and, for the first node, create the cluster.
 #[derive(Debug, Args)]
@@ -78,6 +84,10 @@ pub struct WorkerArgs {
     /// /metrics exports only series whose last score is at least this.
     #[arg(long, value_name = "X", default_value_t = 0.0)]
     metrics_min_score: f64,
+    /// Also send every score as remote_write series `anomaly_score` to this
+    /// endpoint (http or https), as `anomalyzer serve --remote-write` does.
+    #[arg(long, value_name = "URL")]
+    remote_write: Option<RemoteWriteUrl>,
 }
 
 /// Runs `anomalyzer worker` until SIGTERM or SIGINT.
@@ -89,6 +99,13 @@ pub fn run(args: WorkerArgs) -> Result<ExitCode> {
     if args.snapshot_messages == 0 {
         return Err(BadInput("--snapshot-messages must be at least 1".into()).into());
     }
+    let remote_write = args
+        .remote_write
+        .as_ref()
+        .map(|url| RemoteWriteOptions::new(url.uri().to_string()));
+    if let Some(output) = &remote_write {
+        output.check().map_err(|e| BadInput(e.to_string()))?;
+    }
     let (id, _lock) = worker_identity(&args.state)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -96,11 +113,23 @@ pub fn run(args: WorkerArgs) -> Result<ExitCode> {
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
         let cluster = args.cluster.join().await?;
-        eprintln!(
+        eprint_line!(
             "worker {id}: joined cluster at {} ({} partitions, lease {} ms)",
-            args.cluster.cluster, cluster.settings.partitions, cluster.settings.lease_ms
+            args.cluster.cluster,
+            cluster.settings.partitions,
+            cluster.settings.lease_ms
         );
         let metrics = ServiceMetrics::default();
+        let output = match remote_write {
+            Some(output) => {
+                let url = output.url.clone();
+                let writer = RemoteWriter::start(output, metrics.remote_write())
+                    .map_err(|e| BadInput(e.to_string()))?;
+                eprint_line!("remote-write: every score goes to {url} as anomaly_score");
+                Some(Arc::new(writer))
+            }
+            None => None,
+        };
         let options = WorkerOptions {
             id,
             config: Arc::new(config),
@@ -109,6 +138,7 @@ pub fn run(args: WorkerArgs) -> Result<ExitCode> {
                 interval: Duration::from_millis(args.snapshot_interval_ms.max(1)),
             },
             metrics: metrics.clone(),
+            score_sink: output.clone().map(|writer| writer as Arc<dyn ScoreSink>),
         };
         let (status, watch) = tokio::sync::watch::channel(WorkerStatus::default());
         if let Some(listen) = args.listen {
@@ -121,12 +151,25 @@ pub fn run(args: WorkerArgs) -> Result<ExitCode> {
             let router = worker_router(watch, metrics, args.metrics_min_score);
             tokio::spawn(async move {
                 if let Err(e) = axum::serve(listener, router).await {
-                    eprintln!("anomalyzer worker: /metrics server failed: {e}");
+                    eprint_line!("anomalyzer worker: /metrics server failed: {e}");
                 }
             });
-            eprintln!("listening on {addr}");
+            eprint_line!("listening on {addr}");
         }
-        run_worker(cluster, options, status, shutdown_signal()).await?;
+        let ran = run_worker(cluster, options, status, shutdown_signal()).await;
+        if let Some(writer) = &output {
+            let report = writer.shutdown(REMOTE_WRITE_FLUSH_DEADLINE).await;
+            if report.flushed {
+                eprint_line!("shutting down: remote-write: every queued score was sent");
+            } else {
+                eprint_line!(
+                    "shutting down: remote-write: {} scores not sent within {} s, dropped",
+                    report.dropped,
+                    REMOTE_WRITE_FLUSH_DEADLINE.as_secs()
+                );
+            }
+        }
+        ran?;
         Ok::<_, anyhow::Error>(())
     })?;
     Ok(ExitCode::from(SUCCESS))

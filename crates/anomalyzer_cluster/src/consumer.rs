@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use anomalyzer_serve::{RejectReason, ServeConfig, ServiceMetrics};
+use anomalyzer_serve::{RejectReason, ScoreSink, ServeConfig, ServiceMetrics};
 use async_nats::jetstream::consumer::{pull, DeliverPolicy};
 use async_nats::jetstream::context::PublishAckFuture;
 use async_nats::jetstream::kv;
@@ -82,6 +82,8 @@ pub struct PartitionRun {
     pub state: Arc<Mutex<PartitionState>>,
     /// Points scored and rejected are counted here.
     pub metrics: ServiceMetrics,
+    /// Where scores also go once published (the `--remote-write` output).
+    pub score_sink: Option<Arc<dyn ScoreSink>>,
 }
 
 /// Upper bound of score publishes awaiting their ack.
@@ -166,10 +168,11 @@ impl PartitionRun {
                     }
                     let what = format!("{POINTS_STREAM} message {sequence}");
                     let points = decode_points(&message.payload, &what)?;
-                    let (lines, series) = {
+                    let (lines, outcomes, series) = {
                         let mut state = self.lock();
-                        let lines = state.apply(sequence, &points, &self.config)?;
-                        (lines, state.series_count())
+                        let (lines, outcomes) =
+                            state.apply_with_outcomes(sequence, &points, &self.config)?;
+                        (lines, outcomes, state.series_count())
                     };
                     self.metrics.count_scored(lines.len() as u64);
                     self.metrics.count_rejected(
@@ -191,6 +194,11 @@ impl PartitionRun {
                         .await
                         .map_err(|e| Error::nats(format!("publish to {scores}"), e))?;
                     pending.push_back(ack);
+                    // Past the fence, as the score message: a fenced worker's
+                    // late scores reach neither.
+                    if let Some(sink) = &self.score_sink {
+                        sink.scored(&points, &outcomes);
+                    }
                     while pending.len() > MAX_PENDING_ACKS {
                         if let Some(ack) = pending.pop_front() {
                             ack.await

@@ -5,7 +5,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use anomalyzer_serve::{plan_order, IdentityLimits, Point, SeriesKey, ServeConfig, Timestamp};
+use anomalyzer_serve::{
+    plan_order, IdentityLimits, Point, PointOutcome, SeriesKey, ServeConfig, Timestamp,
+};
 use anomalyzer_ts::{Anomalyzer, AnomalyzerConf, DetectorState};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -81,6 +83,18 @@ impl PartitionState {
         points: &[Point],
         config: &ServeConfig,
     ) -> Result<Vec<ScoreLine>> {
+        self.apply_with_outcomes(sequence, points, config)
+            .map(|(lines, _)| lines)
+    }
+
+    /// As [`apply`](Self::apply), also giving what became of each point (one
+    /// outcome per point, in order), for a [`ScoreSink`](anomalyzer_serve::ScoreSink).
+    pub fn apply_with_outcomes(
+        &mut self,
+        sequence: u64,
+        points: &[Point],
+        config: &ServeConfig,
+    ) -> Result<(Vec<ScoreLine>, Vec<PointOutcome>)> {
         if sequence <= self.sequence {
             return Err(Error::Corrupt {
                 what: format!("partition {} message {sequence}", self.partition),
@@ -89,8 +103,10 @@ impl PartitionState {
         }
         let plan = plan_order(points, |k| self.series.get(k).map(|s| s.last));
         let mut lines = Vec::with_capacity(points.len());
+        let mut outcomes = Vec::with_capacity(points.len());
         for (point, verdict) in points.iter().zip(plan) {
-            if verdict.is_some() {
+            if let Some(reason) = verdict {
+                outcomes.push(PointOutcome::Rejected(reason));
                 continue;
             }
             let slot = match self.series.get_mut(&point.key) {
@@ -109,9 +125,10 @@ impl PartitionState {
             slot.last = point.timestamp;
             slot.probability = Some(probability);
             lines.push(ScoreLine::new(point, probability));
+            outcomes.push(PointOutcome::Scored(probability));
         }
         self.sequence = sequence;
-        Ok(lines)
+        Ok((lines, outcomes))
     }
 
     /// The snapshot body: `{"partition", "epoch", "sequence", "confs",
@@ -316,6 +333,17 @@ mod tests {
             0
         );
         assert_eq!(state.sequence(), 6);
+        // Each point's outcome, in order, with the scored one's probability.
+        let (lines, outcomes) = state
+            .apply_with_outcomes(7, &[point("a", 12, 4.0), point("a", 12, 5.0)], &config)
+            .unwrap();
+        assert_eq!(
+            outcomes,
+            [
+                PointOutcome::Scored(lines[0].probability),
+                PointOutcome::Rejected(anomalyzer_serve::RejectReason::OutOfOrder)
+            ]
+        );
     }
 
     #[test]

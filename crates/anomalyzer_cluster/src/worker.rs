@@ -6,7 +6,7 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use anomalyzer_serve::{ServeConfig, ServiceMetrics};
+use anomalyzer_serve::{ScoreSink, ServeConfig, ServiceMetrics};
 use futures_util::StreamExt;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -28,6 +28,8 @@ pub struct WorkerOptions {
     pub snapshots: SnapshotPolicy,
     /// Points scored and rejected are counted here (for `/metrics`).
     pub metrics: ServiceMetrics,
+    /// Where scores also go (the `--remote-write` output), if anywhere.
+    pub score_sink: Option<Arc<dyn ScoreSink>>,
 }
 
 /// A partition this worker runs.
@@ -261,6 +263,7 @@ fn start(
         progress: progress_tx,
         state: Arc::clone(&state),
         metrics: options.metrics.clone(),
+        score_sink: options.score_sink.clone(),
     };
     owned.insert(
         lease.partition(),
