@@ -187,7 +187,7 @@ pub fn run(args: TuneArgs) -> Result<ExitCode> {
     if finals.is_empty() && !unfinished.is_empty() {
         // No bracket finished in time: the best of the last complete rung,
         // judged on fewer files, is still better than nothing.
-        eprintln!("anomalyzer: --time ran out before any configuration was scored on all search files; reporting the best of the last complete rung");
+        crate::diag::eprint_line!("anomalyzer: --time ran out before any configuration was scored on all search files; reporting the best of the last complete rung");
         finals = unfinished;
     }
     finals.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.id.cmp(&b.id)));
